@@ -1,0 +1,62 @@
+# needle — top-level entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+BUILD_DIR      ?= build
+ASAN_BUILD_DIR ?= build-asan
+JOBS           ?= $(shell nproc)
+
+# Debian packages the engine needs to build and test.
+DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache zstd \
+  libzstd-dev liblz4-dev libicu-dev libstemmer-dev libxxhash-dev libsimdjson-dev \
+  libhwy-dev libgtest-dev libbenchmark-dev
+
+.PHONY: deps build build-asan test test-release test-asan clean format bench-micro
+
+# Installs missing Debian packages when run as root; otherwise says exactly what to run.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "needle: installing missing packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "needle: missing packages:$$missing"; \
+	    echo "needle: run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+$(ASAN_BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNEEDLE_SANITIZE=ON
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	@echo "needle: CLI at $(BUILD_DIR)/bin/needle"
+
+build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+test-release: build
+	cd $(BUILD_DIR) && ctest --output-on-failure
+
+test-asan: build-asan
+	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure
+
+# Every test, in the release build and under ASan+UBSan.
+test: test-release test-asan
+
+bench-micro: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DNEEDLE_BUILD_BENCH=ON
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target needle_microbench
+	$(BUILD_DIR)/bin/needle_microbench
+
+format:
+	find engine -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
