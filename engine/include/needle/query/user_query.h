@@ -52,6 +52,24 @@ struct UserQuery {
 };
 
 // Debug form, used by tests: e.g. (+body:"a b"~2 -id:x*) or body:[1 TO *}
+//
+// The form is canonical (one string per tree, positions left out) and is itself a query that
+// parses back to the same tree (with the default ParserOptions):
+//   kTerm      [field:]text              kPrefix   [field:]text*     kFuzzy  [field:]text~D
+//   kWildcard  [field:]pattern           kRegex    [field:]/re/      kAll    *
+//   kPhrase    [field:]"text"[~slop][*]  (~slop only when slop > 0, * when prefix_phrase)
+//   kRange     [field:][lo TO hi]        '[' / ']' inclusive, '{' / '}' exclusive, '*' unbounded
+//   kSet       field:IN [a b c]          kExists   field:*           kEmpty  <empty>
+//   kBoolean   (c1 c2 ...)               each clause prefixed '+' (must), '-' (must not) or
+//                                        nothing (should)
+// followed by ^boost when the boost is not 1 (shortest decimal that reads back as the same float,
+// never an exponent: ^2, ^0.5). Text is escaped with '\' where the parser would otherwise read a
+// character as syntax: whitespace and ( ) " ^ ~ [ ] { } \ * ? everywhere; ':' in a term without a
+// field; a leading / (and + - without a field, < > with one); AND, OR, NOT without a field and IN
+// with one. Field names escape everything but letters, digits, '_', '-', '.' and non-ASCII bytes,
+// and a leading '+' or '-'. Wildcard patterns keep their own '\*', '\?', '\\'. Phrases escape only
+// '"' and '\'; regexes only '/'. Range bounds and set elements escape whitespace, \ and
+// ( ) " [ ] { }, and a lone '*'; an empty one is "".
 std::string to_debug_string(const UserQuery& q);
 
 }  // namespace needle

@@ -1,0 +1,118 @@
+// The term dictionary: a sorted map from term keys (arbitrary bytes, memcmp order) to short opaque
+// values, stored as prefix-compressed blocks plus a block index at the tail (docs/format/termdict.md).
+//
+// Reading is built for remote storage: TermDict::open reads only the tail (at most two reads), an
+// exact lookup reads one block, and streams read one block at a time as they advance.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "needle/common/bytes.h"
+#include "needle/common/envelope.h"
+#include "needle/store/file_slice.h"
+#include "needle/termdict/automaton.h"
+
+namespace needle {
+
+constexpr uint32_t kTermDictKind = fourcc("TDIC");
+constexpr uint32_t kTermDictVersion = 1;
+
+class TermDictBuilder {
+ public:
+  explicit TermDictBuilder(size_t block_size = 4096);
+  // Keys must increase strictly (memcmp order; the empty key may come first): else Error(kInternal).
+  void insert(std::string_view key, std::span<const uint8_t> value);
+  uint64_t num_terms() const { return num_terms_; }
+  // The whole file, inside the needle envelope. The builder is spent afterwards.
+  std::vector<uint8_t> finish();
+
+ private:
+  void flush_block();
+
+  size_t block_size_;
+  ByteWriter out_;           // envelope header + finished blocks
+  ByteWriter block_;         // the block being filled
+  ByteWriter index_;         // index entries of finished blocks, except the pending separator
+  std::string last_key_;     // the last key inserted
+  std::string last_sep_;     // the previous separator written to the index
+  std::string pending_last_; // last key of the most recent flushed block, separator not yet written
+  bool has_pending_ = false;
+  uint32_t pending_len_ = 0, pending_count_ = 0;
+  uint32_t block_count_ = 0;  // terms in block_
+  uint64_t num_terms_ = 0;
+  uint64_t num_blocks_ = 0;
+  bool finished_ = false;
+};
+
+struct TermBound {
+  std::string key;
+  bool inclusive = true;
+};
+
+struct TermDictData;  // the opened dictionary's shared, immutable state
+
+// A forward iterator over (key, value) in key order. Owns its buffers (the current block and the
+// current key), so key() and value() stay valid until the next call to next(). Reads lazily: a
+// stream that is never advanced reads nothing.
+class TermStream {
+ public:
+  TermStream();  // an empty stream
+  TermStream(TermStream&&) noexcept;
+  TermStream& operator=(TermStream&&) noexcept;
+  ~TermStream();
+
+  bool next();  // false at the end (and every time after)
+  std::string_view key() const;  // full key
+  std::span<const uint8_t> value() const;
+  uint64_t ordinal() const;  // the current key's position in the whole dictionary (0-based)
+
+  struct Impl;
+
+ private:
+  friend class TermDict;
+  explicit TermStream(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Copyable and cheap to share; thread-safe for concurrent const use.
+class TermDict {
+ public:
+  TermDict();  // an empty dictionary that reads nothing
+  // Reads only the tail (envelope footer, trailer, block index): at most two reads of `file`.
+  // Checks the envelope (kind, version, length) and every offset of the index; Error(kCorrupt),
+  // kVersionTooOld or kVersionTooNew otherwise. The whole-file checksum: verify_checksum().
+  static TermDict open(FileSlice file);
+  void verify_checksum() const;  // reads everything; Error(kCorrupt) on a mismatch
+
+  uint64_t num_terms() const;
+  uint64_t num_blocks() const;
+  // Exact lookup; binary-searches the block index and reads at most one block.
+  bool get(std::string_view key, std::vector<uint8_t>& value_out) const;
+  // Absent bound: unbounded on that side.
+  TermStream range(std::optional<TermBound> lower, std::optional<TermBound> upper) const;
+  TermStream prefix(std::string_view key_prefix) const;
+  // Every key that starts with key_prefix and whose remainder after the prefix the automaton
+  // matches, in key order. Skips whole key ranges once the automaton is dead on a byte prefix of the
+  // remainder; each key costs only the automaton steps for the bytes it does not share with the
+  // previous key.
+  TermStream search(std::shared_ptr<const Automaton> automaton, std::string_view key_prefix) const;
+  // Smallest and largest key that starts with key_prefix, if any.
+  std::optional<std::string> first_key(std::string_view key_prefix) const;
+  std::optional<std::string> last_key(std::string_view key_prefix) const;
+
+ private:
+  std::shared_ptr<const TermDictData> d_;
+};
+
+// The smallest key greater than every key that starts with `prefix`, or nullopt when there is none
+// (the prefix is empty or all 0xff bytes).
+std::optional<std::string> prefix_successor(std::string_view prefix);
+
+}  // namespace needle

@@ -1,0 +1,725 @@
+// Postings format: docs/format/postings.md.
+#include "needle/codec/postings.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace needle {
+
+namespace {
+
+using bitpacking::kBlockSize;
+using bitpacking::packed_size;
+
+constexpr const char* kWhat = "postings";
+constexpr const char* kPosWhat = "positions";
+
+// Skip entry sizes per record option.
+// kBasic:    last_doc u32 | doc_bits u8 | min_norm u8
+// kFreq:     last_doc u32 | doc_bits u8 | tf_bits u8 | min_norm u8 | max_tf u32
+// kPosition: the kFreq fields | tf_sum u32 | pos_bytes u32
+constexpr uint32_t kEntryBasic = 6;
+constexpr uint32_t kEntryFreq = 11;
+constexpr uint32_t kEntryPosition = 19;
+
+uint32_t entry_size(IndexRecordOption opt) {
+  switch (opt) {
+    case IndexRecordOption::kBasic: return kEntryBasic;
+    case IndexRecordOption::kFreq: return kEntryFreq;
+    case IndexRecordOption::kPosition: return kEntryPosition;
+  }
+  return kEntryPosition;
+}
+
+[[noreturn]] void invalid(const std::string& msg) {
+  throw_error(ErrorCode::kInvalidArgument, "postings serializer: " + msg);
+}
+
+void put_u32(std::vector<uint8_t>& v, uint32_t x) {
+  uint8_t b[4];
+  store_u32_le(b, x);
+  v.insert(v.end(), b, b + 4);
+}
+
+// Unsigned LEB128 read from [p, end); advances p. Throws kCorrupt naming `what`.
+inline uint64_t read_vint(const uint8_t*& p, const uint8_t* end, const char* what) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p == end) throw_corrupt(what, "variable-length integer past the end");
+    const uint8_t b = *p++;
+    result |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return result;
+  }
+  throw_corrupt(what, "variable-length integer longer than 10 bytes");
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// TermInfo
+
+void TermInfo::encode(ByteWriter& out) const {
+  out.vint(doc_freq);
+  if (doc_freq == 1) {
+    const uint64_t flags = (single_tf != 1 ? 1u : 0u) | (single_fieldnorm_id != 0 ? 2u : 0u);
+    out.vint((static_cast<uint64_t>(single_doc) << 2) | flags);
+    if (flags & 1) out.vint(single_tf);
+    if (flags & 2) out.u8(single_fieldnorm_id);
+  } else if (doc_freq >= 2) {
+    out.vint(postings_offset);
+    out.vint(postings_len);
+  }
+  out.vint(positions_len);
+  if (positions_len > 0) out.vint(positions_offset);
+}
+
+TermInfo TermInfo::decode(ByteReader& in) {
+  TermInfo ti;
+  ti.doc_freq = in.vint32();
+  if (ti.doc_freq == 1) {
+    const uint64_t v = in.vint();
+    if ((v >> 2) > UINT32_MAX) in.fail("term info: single doc id out of range");
+    ti.single_doc = static_cast<uint32_t>(v >> 2);
+    ti.single_tf = 1;
+    if (v & 1) {
+      ti.single_tf = in.vint32();
+      if (ti.single_tf == 0) in.fail("term info: term frequency 0");
+    }
+    if (v & 2) ti.single_fieldnorm_id = in.u8();
+  } else if (ti.doc_freq >= 2) {
+    ti.postings_offset = in.vint();
+    ti.postings_len = in.vint();
+  }
+  ti.positions_len = in.vint();
+  if (ti.positions_len > 0) ti.positions_offset = in.vint();
+  return ti;
+}
+
+// ------------------------------------------------------------------------------------------------
+// PostingsSerializer
+
+PostingsSerializer::PostingsSerializer(IndexRecordOption opt, ByteWriter* postings,
+                                       ByteWriter* positions)
+    : opt_(opt), postings_(postings), positions_(positions) {
+  if (postings_ == nullptr) invalid("no postings writer");
+  if (opt_ == IndexRecordOption::kPosition && positions_ == nullptr) {
+    invalid("record option kPosition needs a positions writer");
+  }
+  if (opt_ != IndexRecordOption::kBasic && opt_ != IndexRecordOption::kFreq &&
+      opt_ != IndexRecordOption::kPosition) {
+    invalid("unknown record option");
+  }
+  postings_base_ = postings_->size();
+  positions_base_ = positions_ ? positions_->size() : 0;
+}
+
+void PostingsSerializer::new_term() {
+  in_term_ = true;
+  doc_freq_ = 0;
+  first_doc_ = 0;
+  last_doc_ = 0;
+  prev_block_last_ = 0;
+  n_ = 0;
+  pos_n_ = 0;
+  num_positions_ = 0;
+  block_pos_start_count_ = 0;
+  block_pos_start_byte_ = 0;
+  term_positions_start_ = positions_ ? positions_->size() : 0;
+  skip_.clear();
+  blocks_.clear();
+}
+
+void PostingsSerializer::write_doc(uint32_t doc, uint32_t term_freq,
+                                   std::span<const uint32_t> positions, uint8_t fieldnorm_id) {
+  if (!in_term_) invalid("write_doc outside a term");
+  if (doc > kMaxDocId) invalid("doc id " + std::to_string(doc) + " too large");
+  if (doc_freq_ > 0 && doc <= last_doc_) {
+    invalid("doc ids not strictly increasing (" + std::to_string(doc) + " after " +
+            std::to_string(last_doc_) + ")");
+  }
+  if (opt_ == IndexRecordOption::kBasic) {
+    term_freq = 1;
+  } else if (term_freq == 0) {
+    invalid("term frequency 0");
+  }
+  if (opt_ == IndexRecordOption::kPosition) {
+    if (positions.size() != term_freq) invalid("positions.size() != term_freq");
+    uint32_t prev = 0;
+    for (uint32_t p : positions) {
+      if (p < prev) invalid("positions not sorted");
+      pos_buf_[pos_n_++] = p - prev;
+      prev = p;
+      if (pos_n_ == kBlockSize) flush_positions_block();
+    }
+    num_positions_ += term_freq;
+  }
+  if (doc_freq_ == 0) first_doc_ = doc;
+  docs_[n_] = doc;
+  tfs_[n_] = term_freq;
+  norms_[n_] = fieldnorm_id;
+  ++n_;
+  ++doc_freq_;
+  last_doc_ = doc;
+  if (n_ == kBlockSize) flush_block();
+}
+
+void PostingsSerializer::flush_positions_block() {
+  const uint8_t bits = bitpacking::num_bits_max(pos_buf_);
+  positions_->u8(bits);
+  bitpacking::pack(pos_buf_, bits, scratch_);
+  positions_->bytes(std::span<const uint8_t>(scratch_, packed_size(bits)));
+  pos_n_ = 0;
+}
+
+void PostingsSerializer::flush_block() {
+  const uint32_t base = skip_.empty() ? first_doc_ : prev_block_last_;
+  const uint8_t doc_bits = bitpacking::num_bits_delta(docs_, base);
+  bitpacking::pack_delta(docs_, base, doc_bits, scratch_);
+  blocks_.insert(blocks_.end(), scratch_, scratch_ + packed_size(doc_bits));
+
+  uint8_t min_norm = norms_[0];
+  for (uint32_t i = 1; i < kBlockSize; ++i) min_norm = std::min(min_norm, norms_[i]);
+
+  put_u32(skip_, docs_[kBlockSize - 1]);
+  skip_.push_back(doc_bits);
+  if (opt_ == IndexRecordOption::kBasic) {
+    skip_.push_back(min_norm);
+  } else {
+    uint32_t tfm1[kBlockSize];
+    uint32_t max_tf = 0;
+    for (uint32_t i = 0; i < kBlockSize; ++i) {
+      tfm1[i] = tfs_[i] - 1;
+      max_tf = std::max(max_tf, tfs_[i]);
+    }
+    const uint8_t tf_bits = bitpacking::num_bits_max(tfm1);
+    bitpacking::pack(tfm1, tf_bits, scratch_);
+    blocks_.insert(blocks_.end(), scratch_, scratch_ + packed_size(tf_bits));
+    skip_.push_back(tf_bits);
+    skip_.push_back(min_norm);
+    put_u32(skip_, max_tf);
+    if (opt_ == IndexRecordOption::kPosition) {
+      const uint64_t tf_sum = num_positions_ - block_pos_start_count_;
+      // The sub-block holding the next block's first position is the one being filled, which
+      // starts at the current end of the positions stream.
+      const uint64_t next_byte = positions_->size() - term_positions_start_;
+      const uint64_t pos_bytes = next_byte - block_pos_start_byte_;
+      if (tf_sum > UINT32_MAX || pos_bytes > UINT32_MAX) {
+        throw_error(ErrorCode::kResourceExhausted,
+                    "postings serializer: more than 2^32 positions in 128 documents");
+      }
+      put_u32(skip_, static_cast<uint32_t>(tf_sum));
+      put_u32(skip_, static_cast<uint32_t>(pos_bytes));
+      block_pos_start_count_ = num_positions_;
+      block_pos_start_byte_ = next_byte;
+    }
+  }
+  prev_block_last_ = docs_[kBlockSize - 1];
+  n_ = 0;
+}
+
+TermInfo PostingsSerializer::close_term() {
+  if (!in_term_) invalid("close_term outside a term");
+  in_term_ = false;
+  TermInfo ti;
+  ti.doc_freq = doc_freq_;
+  if (opt_ == IndexRecordOption::kPosition) {
+    for (uint32_t i = 0; i < pos_n_; ++i) positions_->vint(pos_buf_[i]);
+    pos_n_ = 0;
+    ti.positions_len = positions_->size() - term_positions_start_;
+    ti.positions_offset = ti.positions_len ? term_positions_start_ - positions_base_ : 0;
+  }
+  if (doc_freq_ == 0) return ti;
+  if (doc_freq_ == 1) {
+    ti.single_doc = docs_[0];
+    ti.single_tf = tfs_[0];
+    ti.single_fieldnorm_id = norms_[0];
+    return ti;
+  }
+  const size_t start = postings_->size();
+  const uint32_t num_blocks = doc_freq_ / kBlockSize;
+  // Header.
+  if (num_blocks > 0) postings_->vint(first_doc_);
+  if (n_ > 0) {
+    uint8_t min_norm = norms_[0];
+    uint32_t max_tf = 0;
+    for (uint32_t i = 0; i < n_; ++i) {
+      min_norm = std::min(min_norm, norms_[i]);
+      max_tf = std::max(max_tf, tfs_[i]);
+    }
+    postings_->u8(min_norm);
+    if (opt_ != IndexRecordOption::kBasic) postings_->vint(max_tf);
+  }
+  if (opt_ == IndexRecordOption::kPosition) postings_->vint(num_positions_);
+  // Skip entries, packed blocks.
+  postings_->bytes(skip_);
+  postings_->bytes(blocks_);
+  // Tail.
+  uint32_t prev = num_blocks > 0 ? prev_block_last_ : 0;
+  for (uint32_t i = 0; i < n_; ++i) {
+    const uint32_t delta = docs_[i] - prev;
+    prev = docs_[i];
+    if (opt_ == IndexRecordOption::kBasic) {
+      postings_->vint(delta);
+    } else if (tfs_[i] == 1) {
+      postings_->vint((static_cast<uint64_t>(delta) << 1) | 1);
+    } else {
+      postings_->vint(static_cast<uint64_t>(delta) << 1);
+      postings_->vint(tfs_[i]);
+    }
+  }
+  n_ = 0;
+  ti.postings_offset = start - postings_base_;
+  ti.postings_len = postings_->size() - start;
+  return ti;
+}
+
+// ------------------------------------------------------------------------------------------------
+// SegmentPostings
+
+void SegmentPostings::corrupt(const char* detail) const {
+  throw_corrupt(kWhat, std::string(detail) + " (term with doc_freq " + std::to_string(doc_freq_) +
+                           ")");
+}
+
+SegmentPostings::SegmentPostings(Bytes postings_body, Bytes positions_body, const TermInfo& ti,
+                                 IndexRecordOption opt)
+    : opt_(opt), doc_freq_(ti.doc_freq) {
+  if (opt_ != IndexRecordOption::kBasic && opt_ != IndexRecordOption::kFreq &&
+      opt_ != IndexRecordOption::kPosition) {
+    throw_error(ErrorCode::kInvalidArgument, "postings: unknown record option");
+  }
+  std::fill(std::begin(tfs_), std::end(tfs_), 1u);
+  if (doc_freq_ == 0) {
+    end();
+    return;
+  }
+  entry_size_ = entry_size(opt_);
+  if (opt_ == IndexRecordOption::kPosition && ti.positions_len > 0) {
+    if (ti.positions_offset > positions_body.size() ||
+        ti.positions_len > positions_body.size() - ti.positions_offset) {
+      corrupt("positions range outside the positions body");
+    }
+    positions_owner_ = std::move(positions_body);
+    pp_ = positions_owner_.data() + ti.positions_offset;
+    pos_len_ = static_cast<size_t>(ti.positions_len);
+  }
+
+  if (doc_freq_ == 1) {
+    // Inlined: a pre-decoded tail of one doc.
+    inlined_ = true;
+    if (ti.single_doc > kMaxDocId) corrupt("single doc id out of range");
+    num_blocks_ = 0;
+    tail_len_ = 1;
+    const uint32_t tf = opt_ == IndexRecordOption::kBasic ? 1 : ti.single_tf;
+    if (tf == 0) corrupt("term frequency 0");
+    tail_max_tf_ = tf;
+    tail_min_norm_ = ti.single_fieldnorm_id;
+    num_positions_ = opt_ == IndexRecordOption::kPosition ? tf : 0;
+    if (num_positions_ / kBlockSize > pos_len_) corrupt("more positions than the range holds");
+    docs_[0] = ti.single_doc;
+    std::fill(docs_ + 1, docs_ + kBlockSize, kTerminated);
+    tfs_[0] = tf;
+    n_ = 1;
+    cur_ = 0;
+    doc_ = docs_[0];
+    dec_ = Cursor{};
+    read_entry(dec_);
+    skip_ = dec_;
+    return;
+  }
+
+  if (ti.postings_offset > postings_body.size() ||
+      ti.postings_len > postings_body.size() - ti.postings_offset) {
+    corrupt("postings range outside the postings body");
+  }
+  postings_owner_ = std::move(postings_body);
+  p_ = postings_owner_.data() + ti.postings_offset;
+  len_ = static_cast<size_t>(ti.postings_len);
+  num_blocks_ = doc_freq_ / kBlockSize;
+  tail_len_ = doc_freq_ % kBlockSize;
+
+  const uint8_t* p = p_;
+  const uint8_t* const e = p_ + len_;
+  if (num_blocks_ > 0) {
+    const uint64_t v = read_vint(p, e, kWhat);
+    if (v > kMaxDocId) corrupt("first doc id out of range");
+    first_doc_ = static_cast<uint32_t>(v);
+  }
+  if (tail_len_ > 0) {
+    if (p == e) corrupt("header past the end");
+    tail_min_norm_ = *p++;
+    if (opt_ == IndexRecordOption::kBasic) {
+      tail_max_tf_ = 1;
+    } else {
+      const uint64_t v = read_vint(p, e, kWhat);
+      if (v > UINT32_MAX || v == 0) corrupt("bad maximum term frequency of the tail");
+      tail_max_tf_ = static_cast<uint32_t>(v);
+    }
+  }
+  if (opt_ == IndexRecordOption::kPosition) {
+    num_positions_ = read_vint(p, e, kWhat);
+    // A packed sub-block of 128 positions takes at least one byte.
+    if (num_positions_ / kBlockSize > pos_len_) corrupt("more positions than the range holds");
+  }
+  skip_start_ = static_cast<size_t>(p - p_);
+  if (static_cast<uint64_t>(num_blocks_) * entry_size_ > len_ - skip_start_) {
+    corrupt("skip entries past the end");
+  }
+  blocks_start_ = skip_start_ + static_cast<size_t>(num_blocks_) * entry_size_;
+
+  Cursor c;
+  c.blk = 0;
+  c.base = num_blocks_ > 0 ? first_doc_ : 0;
+  c.offset = blocks_start_;
+  read_entry(c);
+  if (c.blk < num_blocks_) {
+    load_block(c);
+  } else {
+    dec_ = c;
+    decode_tail();
+  }
+  skip_ = dec_;
+  cur_ = 0;
+  doc_ = docs_[0];
+}
+
+void SegmentPostings::read_entry(Cursor& c) const {
+  if (c.blk < num_blocks_) {
+    const uint8_t* e = p_ + skip_start_ + static_cast<size_t>(c.blk) * entry_size_;
+    c.last_doc = load_u32_le(e);
+    c.doc_bits = e[4];
+    if (opt_ == IndexRecordOption::kBasic) {
+      c.tf_bits = 0;
+      c.min_norm = e[5];
+      c.max_tf = 1;
+    } else {
+      c.tf_bits = e[5];
+      c.min_norm = e[6];
+      c.max_tf = load_u32_le(e + 7);
+      if (opt_ == IndexRecordOption::kPosition) {
+        c.tf_sum = load_u32_le(e + 11);
+        c.pos_bytes = load_u32_le(e + 15);
+      }
+    }
+    if (c.doc_bits > bitpacking::kMaxBits || c.tf_bits > bitpacking::kMaxBits) {
+      corrupt("bit width > 32 in a skip entry");
+    }
+    if (c.last_doc > kMaxDocId || (c.blk == 0 ? c.last_doc < c.base : c.last_doc <= c.base)) {
+      corrupt("skip entry doc ids out of order");
+    }
+  } else if (c.blk == num_blocks_ && tail_len_ > 0) {
+    c.last_doc = kTerminated;
+    c.max_tf = tail_max_tf_;
+    c.min_norm = tail_min_norm_;
+    c.doc_bits = c.tf_bits = 0;
+    c.tf_sum = c.pos_bytes = 0;
+  } else {
+    c.last_doc = kTerminated;
+    c.max_tf = 0;
+    c.min_norm = 0;
+    c.doc_bits = c.tf_bits = 0;
+    c.tf_sum = c.pos_bytes = 0;
+  }
+}
+
+void SegmentPostings::step(Cursor& c) const {
+  if (c.blk < num_blocks_) {
+    c.offset += packed_size(c.doc_bits) + packed_size(c.tf_bits);
+    c.pos_index += c.tf_sum;
+    c.pos_byte += c.pos_bytes;
+    c.base = c.last_doc;
+  }
+  if (c.blk <= num_blocks_) ++c.blk;
+  read_entry(c);
+}
+
+void SegmentPostings::load_block(const Cursor& c) {
+  const size_t size = packed_size(c.doc_bits) + packed_size(c.tf_bits);
+  if (c.offset > len_ || size > len_ - c.offset) corrupt("block past the end");
+  bitpacking::unpack_delta(p_ + c.offset, c.base, c.doc_bits, docs_);
+  if (docs_[kBlockSize - 1] != c.last_doc) corrupt("block does not end on its skip entry's doc");
+  if (c.blk == 0 ? docs_[0] != c.base : docs_[0] <= c.base) corrupt("block doc ids out of order");
+  dec_ = c;
+  n_ = kBlockSize;
+  tf_ready_ = opt_ == IndexRecordOption::kBasic;
+  pfx_doc_ = 0;
+  pfx_sum_ = 0;
+}
+
+void SegmentPostings::decode_tail() {
+  // dec_ is the tail cursor.
+  const Cursor& c = dec_;
+  if (c.offset > len_) corrupt("tail past the end");
+  const uint8_t* p = p_ + c.offset;
+  const uint8_t* const e = p_ + len_;
+  uint64_t prev = c.base;
+  const bool with_tf = opt_ != IndexRecordOption::kBasic;
+  for (uint32_t i = 0; i < tail_len_; ++i) {
+    uint64_t v = read_vint(p, e, kWhat);
+    uint64_t delta = v;
+    if (with_tf) {
+      delta = v >> 1;
+      uint64_t tf = 1;
+      if ((v & 1) == 0) {
+        tf = read_vint(p, e, kWhat);
+        if (tf == 0 || tf > UINT32_MAX) corrupt("bad term frequency in the tail");
+      }
+      tfs_[i] = static_cast<uint32_t>(tf);
+    }
+    if (delta == 0 && (i > 0 || num_blocks_ > 0)) corrupt("tail doc ids out of order");
+    prev += delta;
+    if (prev > kMaxDocId) corrupt("tail doc id out of range");
+    docs_[i] = static_cast<uint32_t>(prev);
+  }
+  if (p != e) corrupt("trailing bytes after the tail");
+  std::fill(docs_ + tail_len_, docs_ + kBlockSize, kTerminated);
+  n_ = tail_len_;
+  tf_ready_ = true;
+  pfx_doc_ = 0;
+  pfx_sum_ = 0;
+}
+
+void SegmentPostings::decode_tfs() const {
+  const size_t off = dec_.offset + packed_size(dec_.doc_bits);  // range checked by load_block
+  bitpacking::unpack(p_ + off, dec_.tf_bits, tfs_);
+  for (uint32_t i = 0; i < kBlockSize; ++i) tfs_[i] += 1;
+  tf_ready_ = true;
+}
+
+void SegmentPostings::end() {
+  doc_ = kTerminated;
+  n_ = 0;
+  cur_ = 0;
+  tf_ready_ = true;
+  dec_.blk = num_blocks_ + 1;
+  read_entry(dec_);
+  skip_ = dec_;
+}
+
+uint32_t SegmentPostings::advance_slow() {
+  if (doc_ == kTerminated) return kTerminated;
+  Cursor c = dec_;
+  step(c);
+  if (c.blk < num_blocks_) {
+    load_block(c);
+  } else if (c.blk == num_blocks_ && tail_len_ > 0 && !inlined_) {
+    dec_ = c;
+    decode_tail();
+  } else {
+    end();
+    return kTerminated;
+  }
+  if (skip_.blk < dec_.blk) skip_ = dec_;
+  cur_ = 0;
+  doc_ = docs_[0];
+  return doc_;
+}
+
+uint32_t SegmentPostings::seek(uint32_t target) {
+  if (target <= doc_ || doc_ == kTerminated) return doc_;
+  uint32_t i;
+  if (target <= docs_[n_ - 1]) {
+    // In the decoded block, usually a few docs ahead: gallop from the next doc, then bisect.
+    // Invariant (holds even for out-of-order corrupt blocks): docs_[hi] >= target.
+    i = cur_ + 1;
+    if (docs_[i] < target) {
+      uint32_t lo = i, hi, step = 1;
+      for (;;) {
+        hi = lo + step;
+        if (hi >= n_ - 1) {
+          hi = n_ - 1;
+          break;
+        }
+        if (docs_[hi] >= target) break;
+        lo = hi;
+        step <<= 1;
+      }
+      while (hi - lo > 1) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (docs_[mid] < target) {
+          lo = mid;
+        } else {
+          hi = mid;
+        }
+      }
+      i = hi;
+    }
+  } else {
+    // Not in the decoded block: find the block through the skip entries.
+    Cursor c;
+    if (skip_.blk > dec_.blk && skip_.base < target) {
+      c = skip_;
+    } else {
+      c = dec_;
+      step(c);
+    }
+    skip_to(c, target);
+    if (c.blk < num_blocks_) {
+      load_block(c);
+    } else if (c.blk == num_blocks_ && tail_len_ > 0 && !inlined_) {
+      dec_ = c;
+      decode_tail();
+      if (target > docs_[n_ - 1]) {
+        end();
+        return kTerminated;
+      }
+    } else {
+      end();
+      return kTerminated;
+    }
+    if (skip_.blk < dec_.blk) skip_ = dec_;
+    // Branchless binary search over the whole block: docs_[n_-1] >= target and the slots past
+    // n_ hold kTerminated, so the first slot >= target is within [0, n_).
+    i = 0;
+    for (uint32_t half = kBlockSize / 2; half > 0; half >>= 1) {
+      i += docs_[i + half - 1] < target ? half : 0;
+    }
+    if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks
+    while (docs_[i] < target && i + 1 < n_) ++i;
+  }
+  cur_ = i;
+  doc_ = docs_[i];
+  return doc_;
+}
+
+void SegmentPostings::shallow_seek(uint32_t target) {
+  if (skip_.blk < dec_.blk) skip_ = dec_;
+  skip_to(skip_, target);
+}
+
+// Moves c forward to the first block whose last doc is >= target (the tail or the end if none),
+// reading only the last doc and the widths of the entries it passes. Entries passed are not
+// validated: nothing is read through them, and the entry landed on is (read_entry, load_block).
+void SegmentPostings::skip_to(Cursor& c, uint32_t target) const {
+  if (c.blk >= num_blocks_ || c.last_doc >= target) return;
+  uint64_t offset = c.offset + packed_size(c.doc_bits) + packed_size(c.tf_bits);
+  uint64_t pos_index = c.pos_index + c.tf_sum;
+  uint64_t pos_byte = c.pos_byte + c.pos_bytes;
+  uint32_t base = c.last_doc;
+  uint32_t blk = c.blk + 1;
+  const uint8_t* e = p_ + skip_start_ + static_cast<size_t>(blk) * entry_size_;
+  const uint32_t nb = num_blocks_;
+  switch (opt_) {
+    case IndexRecordOption::kBasic:
+      for (; blk < nb; ++blk, e += kEntryBasic) {
+        const uint32_t last = load_u32_le(e);
+        if (last >= target) break;
+        offset += packed_size(e[4]);
+        base = last;
+      }
+      break;
+    case IndexRecordOption::kFreq:
+      for (; blk < nb; ++blk, e += kEntryFreq) {
+        const uint32_t last = load_u32_le(e);
+        if (last >= target) break;
+        offset += packed_size(e[4]) + packed_size(e[5]);
+        base = last;
+      }
+      break;
+    case IndexRecordOption::kPosition:
+      for (; blk < nb; ++blk, e += kEntryPosition) {
+        const uint32_t last = load_u32_le(e);
+        if (last >= target) break;
+        offset += packed_size(e[4]) + packed_size(e[5]);
+        pos_index += load_u32_le(e + 11);
+        pos_byte += load_u32_le(e + 15);
+        base = last;
+      }
+      break;
+  }
+  c.blk = blk;
+  c.offset = offset;
+  c.pos_index = pos_index;
+  c.pos_byte = pos_byte;
+  c.base = base;
+  read_entry(c);
+}
+
+void SegmentPostings::load_positions_subblock(uint64_t sub) const {
+  const uint64_t packed_subs = num_positions_ / kBlockSize;
+  const uint64_t anchor = dec_.pos_index / kBlockSize;
+  uint64_t num, byte;
+  if (psub_ != UINT64_MAX && psub_ >= anchor && psub_ < sub) {
+    num = psub_ + 1;
+    byte = psub_next_byte_;
+  } else {
+    num = anchor;
+    byte = dec_.pos_byte;
+  }
+  if (sub < num) throw_corrupt(kPosWhat, "position index before its block");
+  // Skip whole sub-blocks by their one-byte headers.
+  while (num < sub) {
+    if (num >= packed_subs) throw_corrupt(kPosWhat, "sub-block past the packed ones");
+    if (byte >= pos_len_) throw_corrupt(kPosWhat, "sub-block header past the end");
+    const uint8_t bits = pp_[byte];
+    if (bits > bitpacking::kMaxBits) throw_corrupt(kPosWhat, "bit width > 32");
+    const uint64_t size = 1 + packed_size(bits);
+    if (size > pos_len_ - byte) throw_corrupt(kPosWhat, "sub-block past the end");
+    byte += size;
+    ++num;
+  }
+  uint64_t next;
+  if (sub < packed_subs) {
+    if (byte >= pos_len_) throw_corrupt(kPosWhat, "sub-block header past the end");
+    const uint8_t bits = pp_[byte];
+    if (bits > bitpacking::kMaxBits) throw_corrupt(kPosWhat, "bit width > 32");
+    const uint64_t size = 1 + packed_size(bits);
+    if (size > pos_len_ - byte) throw_corrupt(kPosWhat, "sub-block past the end");
+    bitpacking::unpack(pp_ + byte + 1, bits, pos_buf_);
+    next = byte + size;
+  } else {
+    if (byte > pos_len_) throw_corrupt(kPosWhat, "tail past the end");
+    const uint8_t* p = pp_ + byte;
+    const uint8_t* const e = pp_ + pos_len_;
+    const uint32_t count = static_cast<uint32_t>(num_positions_ % kBlockSize);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint64_t v = read_vint(p, e, kPosWhat);
+      if (v > UINT32_MAX) throw_corrupt(kPosWhat, "position delta out of range");
+      pos_buf_[i] = static_cast<uint32_t>(v);
+    }
+    next = static_cast<uint64_t>(p - pp_);
+  }
+  psub_ = sub;
+  psub_byte_ = byte;
+  psub_next_byte_ = next;
+}
+
+void SegmentPostings::positions(std::vector<uint32_t>& out) const {
+  out.clear();
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) return;
+  if (!tf_ready_) decode_tfs();
+  const uint32_t tf = tfs_[cur_];
+  if (cur_ < pfx_doc_) {
+    pfx_doc_ = 0;
+    pfx_sum_ = 0;
+  }
+  while (pfx_doc_ < cur_) pfx_sum_ += tfs_[pfx_doc_++];
+  const uint64_t g = dec_.pos_index + pfx_sum_;
+  if (g > num_positions_ || tf > num_positions_ - g) {
+    throw_corrupt(kPosWhat, "positions of a doc past the term's position count");
+  }
+  const uint64_t packed_subs = num_positions_ / kBlockSize;
+  uint32_t acc = 0;
+  uint64_t done = 0;
+  while (done < tf) {
+    const uint64_t idx = g + done;
+    const uint64_t sub = idx / kBlockSize;
+    const uint32_t in = static_cast<uint32_t>(idx % kBlockSize);
+    if (sub != psub_) load_positions_subblock(sub);
+    const uint32_t in_sub = sub < packed_subs ? static_cast<uint32_t>(kBlockSize)
+                                              : static_cast<uint32_t>(num_positions_ % kBlockSize);
+    const uint32_t avail = in_sub - in;
+    const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(avail, tf - done));
+    const size_t at = out.size();
+    out.resize(at + take);
+    uint32_t* o = out.data() + at;
+    for (uint32_t j = 0; j < take; ++j) {
+      acc += pos_buf_[in + j];
+      o[j] = acc;
+    }
+    done += take;
+  }
+}
+
+}  // namespace needle

@@ -1,0 +1,90 @@
+#include "segment_files.h"
+
+#include "needle/codec/fieldnorm.h"
+
+namespace needle {
+
+namespace segment_files {
+
+void write_norms(Directory& dir, const std::string& name, uint32_t max_doc,
+                 const std::vector<std::pair<uint16_t, const std::vector<uint8_t>*>>& fields) {
+  // body: u32 max_doc | u16 count | count x u16 field id | count x max_doc bytes
+  ByteWriter w = start_file(kNormsKind);
+  w.u32(max_doc);
+  w.u16(static_cast<uint16_t>(fields.size()));
+  for (const auto& [fid, norms] : fields) w.u16(fid);
+  for (const auto& [fid, norms] : fields) {
+    if (norms->size() != max_doc) throw_error(ErrorCode::kInternal, "norms of field " + std::to_string(fid) + " have the wrong length");
+    w.bytes(*norms);
+  }
+  finish_file(dir, name, w);
+}
+
+void write_info(Directory& dir, const std::string& name, uint32_t max_doc,
+                const std::vector<FieldStats>& fields) {
+  // body: u32 max_doc | u16 nfields | per field: u64 total_norm, u32 docs_with_value,
+  //       u8 has_minmax, [str min, str max]
+  ByteWriter w = start_file(kInfoKind);
+  w.u32(max_doc);
+  w.u16(static_cast<uint16_t>(fields.size()));
+  for (const auto& f : fields) {
+    w.u64(f.total_norm);
+    w.u32(f.docs_with_value);
+    w.u8(f.has_minmax ? 1 : 0);
+    if (f.has_minmax) {
+      w.str(f.min_term);
+      w.str(f.max_term);
+    }
+  }
+  finish_file(dir, name, w);
+}
+
+}  // namespace segment_files
+
+std::vector<std::string> SegmentMeta::files() const {
+  std::vector<std::string> out = {file(kTermExt),  file(kPostingsExt), file(kPositionsExt),
+                                  file(kNormsExt), file(kStoreExt),    file(kInfoExt)};
+  if (del_gen > 0) out.push_back(deletes_file());
+  return out;
+}
+
+std::vector<FieldStats> read_segment_info(const FileSlice& file, const Schema& schema,
+                                          uint32_t* max_doc) {
+  Bytes all = file.read_all();
+  auto env = open_envelope(all, segment_files::kInfoKind, 1, kSegmentFormatVersion, file.name(), false);
+  ByteReader r(env.body, file.name());
+  *max_doc = r.u32();
+  uint16_t n = r.u16();
+  if (n != schema.num_fields()) r.fail("has " + std::to_string(n) + " fields, the schema " + std::to_string(schema.num_fields()));
+  std::vector<FieldStats> out(n);
+  for (auto& f : out) {
+    f.total_norm = r.u64();
+    f.docs_with_value = r.u32();
+    if (f.docs_with_value > *max_doc) r.fail("docs_with_value exceeds max_doc");
+    uint8_t mm = r.u8();
+    if (mm > 1) r.fail("bad min/max flag");
+    f.has_minmax = mm == 1;
+    if (f.has_minmax) {
+      f.min_term = std::string(r.str());
+      f.max_term = std::string(r.str());
+    }
+  }
+  if (!r.done()) r.fail("trailing bytes");
+  return out;
+}
+
+SegmentMeta write_deletes(Directory& dir, SegmentMeta meta, const std::vector<uint8_t>& bitset) {
+  if (bitset.size() != (meta.max_doc + 7) / 8) throw_error(ErrorCode::kInternal, "deletes bitset has the wrong size");
+  uint32_t count = 0;
+  for (uint32_t d = 0; d < meta.max_doc; ++d) count += (bitset[d >> 3] >> (d & 7)) & 1;
+  meta.del_gen += 1;
+  meta.num_deleted = count;
+  ByteWriter w = segment_files::start_file(segment_files::kDeletesKind);
+  w.u32(meta.max_doc);
+  w.u32(count);
+  w.bytes(bitset);
+  segment_files::finish_file(dir, meta.deletes_file(), w);
+  return meta;
+}
+
+}  // namespace needle

@@ -1,0 +1,280 @@
+#include <algorithm>
+
+#include "needle/codec/fieldnorm.h"
+#include "needle/index/segment.h"
+#include "needle/termdict/termdict.h"
+#include "segment_files.h"
+
+namespace needle {
+
+namespace {
+
+// The in-memory postings of one term: a vint stream of
+//   doc delta, then (kFreq) the term frequency when the doc closes, or (kPosition) position
+//   deltas + 1 closed by a 0.
+struct TermBuf {
+  std::vector<uint8_t> data;
+  uint32_t last_doc = UINT32_MAX;
+  uint32_t cur_tf = 0;
+  uint32_t last_pos = 0;
+  uint32_t doc_freq = 0;
+  IndexRecordOption option = IndexRecordOption::kBasic;
+};
+
+inline void put_vint(std::vector<uint8_t>& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v) | 0x80);
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+inline uint32_t get_vint(const uint8_t*& p) {
+  uint32_t v = 0;
+  int shift = 0;
+  while (*p & 0x80) {
+    v |= static_cast<uint32_t>(*p++ & 0x7f) << shift;
+    shift += 7;
+  }
+  v |= static_cast<uint32_t>(*p++) << shift;
+  return v;
+}
+
+void close_doc(TermBuf& t) {
+  if (t.last_doc == UINT32_MAX) return;
+  if (t.option == IndexRecordOption::kFreq) put_vint(t.data, t.cur_tf);
+  if (t.option == IndexRecordOption::kPosition) t.data.push_back(0);
+}
+
+constexpr size_t kEntryOverhead = 96;  // hash node, key and vector headers
+
+}  // namespace
+
+struct SegmentWriter::Impl {
+  const Schema& schema;
+  WriterOptions options;
+  std::vector<std::shared_ptr<const Analyzer>> analyzers;  // per field (text only)
+  std::unordered_map<std::string, TermBuf> terms;
+  std::vector<std::vector<uint8_t>> norms;  // per field (text with norms), one byte per doc
+  std::vector<FieldStats> stats;
+  DocStoreWriter store;
+  size_t memory = 0;
+  // scratch
+  std::vector<Token> tokens;
+  std::string key;
+  std::vector<uint32_t> token_counts;
+  std::vector<uint32_t> next_pos;
+  std::vector<uint8_t> seen;
+
+  Impl(const Schema& s, const AnalyzerRegistry& reg, WriterOptions o)
+      : schema(s),
+        options(o),
+        analyzers(s.num_fields()),
+        norms(s.num_fields()),
+        stats(s.num_fields()),
+        store(o.store_compression, o.store_block_size, o.zstd_level),
+        token_counts(s.num_fields()),
+        next_pos(s.num_fields()),
+        seen(s.num_fields()) {
+    for (const auto& f : s.fields()) {
+      if (f.type == FieldType::kText && f.options.indexed) analyzers[f.id] = reg.get(f.options.tokenizer);
+    }
+    terms.reserve(1 << 16);
+  }
+
+  void add_occurrence(uint32_t doc, uint32_t pos, IndexRecordOption option) {
+    auto it = terms.find(key);
+    if (it == terms.end()) {
+      it = terms.emplace(key, TermBuf{}).first;
+      it->second.option = option;
+      memory += key.size() + kEntryOverhead;
+    }
+    TermBuf& t = it->second;
+    size_t before = t.data.capacity();
+    if (t.last_doc != doc) {
+      close_doc(t);
+      put_vint(t.data, t.last_doc == UINT32_MAX ? doc : doc - t.last_doc);
+      t.last_doc = doc;
+      t.cur_tf = 0;
+      t.last_pos = 0;
+      t.doc_freq++;
+    }
+    t.cur_tf++;
+    if (option == IndexRecordOption::kPosition) {
+      put_vint(t.data, pos - t.last_pos + 1);
+      t.last_pos = pos;
+    }
+    memory += t.data.capacity() - before;
+  }
+
+  void set_key(uint16_t field, std::string_view term) {
+    key.clear();
+    key.push_back(static_cast<char>(field >> 8));
+    key.push_back(static_cast<char>(field & 0xff));
+    key.append(term);
+  }
+};
+
+void validate_document(const Schema& schema, const Document& doc) {
+  for (const auto& fv : doc.values) {
+    const FieldEntry& f = schema.field(fv.field);
+    if (!f.options.indexed) continue;
+    size_t len = 0;
+    if (f.type == FieldType::kString) len = std::get<std::string>(fv.value).size();
+    if (f.type == FieldType::kBytes) len = std::get<BytesValue>(fv.value).data.size();
+    if (len > kMaxTermBytes) {
+      throw_error(ErrorCode::kDocument,
+                  "field '" + f.name + "': a value of " + std::to_string(len) +
+                      " bytes is too long to index as one term (limit " +
+                      std::to_string(kMaxTermBytes) + "); make the field text, or not indexed");
+    }
+  }
+}
+
+SegmentWriter::SegmentWriter(const Schema& schema, const AnalyzerRegistry& analyzers,
+                             WriterOptions options)
+    : impl_(std::make_unique<Impl>(schema, analyzers, options)) {}
+
+SegmentWriter::~SegmentWriter() = default;
+
+size_t SegmentWriter::memory_usage() const {
+  return impl_->memory + impl_->store.memory_usage() + opstamps_.capacity() * 8 +
+         num_docs_ * impl_->schema.num_fields();
+}
+
+void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
+  Impl& m = *impl_;
+  const Schema& schema = m.schema;
+  validate_document(schema, doc);  // a rejected document leaves the segment unchanged
+  const uint32_t doc_id = num_docs_;
+  std::fill(m.token_counts.begin(), m.token_counts.end(), 0);
+  std::fill(m.next_pos.begin(), m.next_pos.end(), 0);
+  std::fill(m.seen.begin(), m.seen.end(), 0);
+  for (const auto& fv : doc.values) {
+    const FieldEntry& f = schema.field(fv.field);
+    m.seen[f.id] = 1;
+    if (f.type != FieldType::kText) {
+      std::string term = encode_term_value(f.type, fv.value);
+      FieldStats& st = m.stats[f.id];
+      if (!st.has_minmax) {
+        st.has_minmax = true;
+        st.min_term = term;
+        st.max_term = term;
+      } else {
+        if (term < st.min_term) st.min_term = term;
+        if (term > st.max_term) st.max_term = term;
+      }
+      if (f.options.indexed) {
+        m.set_key(f.id, term);
+        m.add_occurrence(doc_id, 0, f.options.record);
+      }
+      continue;
+    }
+    if (!f.options.indexed) continue;
+    m.analyzers[f.id]->analyze(std::get<std::string>(fv.value), m.tokens);
+    uint32_t base = m.next_pos[f.id];
+    uint32_t last = base;
+    for (const Token& tok : m.tokens) {
+      m.set_key(f.id, tok.text);
+      uint32_t pos = base + tok.position;
+      m.add_occurrence(doc_id, pos, f.options.record);
+      last = pos;
+    }
+    if (!m.tokens.empty()) m.next_pos[f.id] = last + 1 + kValuePositionGap;
+    m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
+  }
+  for (const auto& f : schema.fields()) {
+    if (f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms) {
+      uint8_t id = fieldnorm_to_id(m.token_counts[f.id]);
+      m.norms[f.id].push_back(id);
+      m.stats[f.id].total_norm += id_to_fieldnorm(id);
+    }
+    if (m.seen[f.id]) {
+      m.stats[f.id].docs_with_value++;
+      m.key = exists_key(f.id);
+      m.add_occurrence(doc_id, 0, IndexRecordOption::kBasic);
+    }
+  }
+  m.store.add(encode_stored(schema, doc));
+  opstamps_.push_back(opstamp);
+  ++num_docs_;
+}
+
+SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
+  Impl& m = *impl_;
+  SegmentMeta meta;
+  meta.id = id;
+  meta.max_doc = num_docs_;
+  meta.fields = m.stats;
+
+  std::vector<std::pair<const std::string*, TermBuf*>> sorted;
+  sorted.reserve(m.terms.size());
+  for (auto& [k, t] : m.terms) {
+    close_doc(t);
+    sorted.emplace_back(&k, &t);
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+
+  ByteWriter post = segment_files::start_file(segment_files::kPostingsKind);
+  ByteWriter pos = segment_files::start_file(segment_files::kPositionsKind);
+  PostingsSerializer serializers[3] = {
+      PostingsSerializer(IndexRecordOption::kBasic, &post, &pos),
+      PostingsSerializer(IndexRecordOption::kFreq, &post, &pos),
+      PostingsSerializer(IndexRecordOption::kPosition, &post, &pos)};
+  TermDictBuilder dict;
+  std::vector<uint32_t> positions;
+  ByteWriter value;
+  for (auto& [key, t] : sorted) {
+    uint16_t field = static_cast<uint16_t>(static_cast<uint8_t>((*key)[0]) << 8 | static_cast<uint8_t>((*key)[1]));
+    const std::vector<uint8_t>* norms =
+        field < m.norms.size() && !m.norms[field].empty() ? &m.norms[field] : nullptr;
+    PostingsSerializer& ser = serializers[static_cast<int>(t->option)];
+    ser.new_term();
+    const uint8_t* p = t->data.data();
+    const uint8_t* end = p + t->data.size();
+    uint32_t doc = 0;
+    bool first = true;
+    while (p < end) {
+      uint32_t delta = get_vint(p);
+      doc = first ? delta : doc + delta;
+      first = false;
+      uint32_t tf = 1;
+      positions.clear();
+      if (t->option == IndexRecordOption::kFreq) {
+        tf = get_vint(p);
+      } else if (t->option == IndexRecordOption::kPosition) {
+        uint32_t last = 0;
+        for (uint32_t d; (d = get_vint(p)) != 0;) {
+          last = last + d - 1;
+          positions.push_back(last);
+        }
+        tf = static_cast<uint32_t>(positions.size());
+      }
+      ser.write_doc(doc, tf, positions, norms ? (*norms)[doc] : 0);
+    }
+    TermInfo info = ser.close_term();
+    value.buf().clear();
+    info.encode(value);
+    dict.insert(*key, value.span());
+    // release memory as we go
+    std::vector<uint8_t>().swap(t->data);
+  }
+  m.terms.clear();
+  dir.write_file(meta.file(kTermExt), dict.finish());
+  segment_files::finish_file(dir, meta.file(kPostingsExt), post);
+  segment_files::finish_file(dir, meta.file(kPositionsExt), pos);
+
+  std::vector<std::pair<uint16_t, const std::vector<uint8_t>*>> norm_fields;
+  for (const auto& f : m.schema.fields()) {
+    if (f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms) {
+      norm_fields.emplace_back(f.id, &m.norms[f.id]);
+    }
+  }
+  segment_files::write_norms(dir, meta.file(kNormsExt), meta.max_doc, norm_fields);
+  dir.write_file(meta.file(kStoreExt), m.store.finish());
+  segment_files::write_info(dir, meta.file(kInfoExt), meta.max_doc, meta.fields);
+  return meta;
+}
+
+}  // namespace needle

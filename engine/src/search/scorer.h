@@ -1,0 +1,67 @@
+// Doc-at-a-time scorers over one segment. A scorer is positioned on its first document when
+// built; doc() is kTerminated once exhausted. Private to the search module.
+#pragma once
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "needle/codec/postings.h"
+#include "needle/index/segment.h"
+#include "needle/search/query.h"
+#include "needle/search/searcher.h"
+
+namespace needle::search {
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  virtual uint32_t doc() const = 0;
+  virtual uint32_t advance() = 0;
+  // First doc >= target; target may be <= doc(), in which case doc() is returned.
+  virtual uint32_t seek(uint32_t target) = 0;
+  virtual float score() = 0;
+  virtual uint64_t cost() const = 0;
+};
+
+using ScorerPtr = std::unique_ptr<Scorer>;
+
+// Collection-wide statistics for BM25 (all segments of the searcher).
+class Stats {
+ public:
+  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
+  uint64_t doc_freq(const std::string& key) const;
+  float idf(const std::string& key) const;
+  float avg_norm(uint16_t field) const { return avg_norm_[field]; }
+  const Bm25Params& params() const { return params_; }
+
+ private:
+  const std::vector<std::shared_ptr<SegmentReader>>& segments_;
+  Bm25Params params_;
+  uint64_t total_docs_ = 0;
+  std::vector<float> avg_norm_;
+  mutable std::map<std::string, uint64_t> df_;
+};
+
+// BM25 of one term (or phrase) on one field: weight x tf / (tf + K(norm)).
+struct Bm25 {
+  float weight = 0;
+  float k_no_norm = 0;
+  float cache[256] = {};
+  const uint8_t* norms = nullptr;
+  Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, const Stats& stats);
+  float score(uint32_t doc, uint32_t tf) const {
+    float k = norms ? cache[norms[doc]] : k_no_norm;
+    float t = static_cast<float>(tf);
+    return weight * t / (t + k);
+  }
+};
+
+ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& stats, float boost);
+
+// All documents of the segment that a multi-term query matches, as a bitset.
+std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg);
+
+}  // namespace needle::search

@@ -1,0 +1,545 @@
+#include <algorithm>
+#include <limits>
+
+#include "needle/codec/fieldnorm.h"
+#include "needle/schema/value.h"
+#include "scorer.h"
+
+namespace needle::search {
+
+// ---- statistics -------------------------------------------------------------------------------
+
+Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params)
+    : segments_(segments), params_(params), avg_norm_(schema.num_fields(), 1.0f) {
+  std::vector<uint64_t> totals(schema.num_fields(), 0);
+  for (const auto& s : segments) {
+    total_docs_ += s->max_doc();
+    for (uint16_t f = 0; f < schema.num_fields(); ++f) totals[f] += s->field_stats(f).total_norm;
+  }
+  for (uint16_t f = 0; f < schema.num_fields(); ++f) {
+    if (total_docs_ > 0 && totals[f] > 0) avg_norm_[f] = static_cast<float>(static_cast<double>(totals[f]) / total_docs_);
+  }
+}
+
+uint64_t Stats::doc_freq(const std::string& key) const {
+  auto it = df_.find(key);
+  if (it != df_.end()) return it->second;
+  uint64_t df = 0;
+  for (const auto& s : segments_) {
+    if (auto ti = s->term_info(key)) df += ti->doc_freq;
+  }
+  df_[key] = df;
+  return df;
+}
+
+float Stats::idf(const std::string& key) const {
+  double n = static_cast<double>(total_docs_);
+  double df = static_cast<double>(doc_freq(key));
+  return static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+}
+
+Bm25::Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, const Stats& stats) {
+  const auto& p = stats.params();
+  weight = boost * idf * (p.k1 + 1.0f);
+  k_no_norm = p.k1;
+  const auto& n = seg.norms(field);
+  if (!n.empty()) {
+    norms = n.data();
+    float avg = stats.avg_norm(field);
+    for (int i = 0; i < 256; ++i) {
+      float dl = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
+      cache[i] = p.k1 * (1.0f - p.b + p.b * dl / avg);
+    }
+  }
+}
+
+namespace {
+
+// ---- leaves -----------------------------------------------------------------------------------
+
+class EmptyScorer final : public Scorer {
+ public:
+  uint32_t doc() const override { return kTerminated; }
+  uint32_t advance() override { return kTerminated; }
+  uint32_t seek(uint32_t) override { return kTerminated; }
+  float score() override { return 0; }
+  uint64_t cost() const override { return 0; }
+};
+
+class AllScorer final : public Scorer {
+ public:
+  AllScorer(uint32_t max_doc, float score) : max_doc_(max_doc), score_(score), doc_(max_doc ? 0 : kTerminated) {}
+  uint32_t doc() const override { return doc_; }
+  uint32_t advance() override { return doc_ = (doc_ + 1 < max_doc_) ? doc_ + 1 : kTerminated; }
+  uint32_t seek(uint32_t t) override {
+    if (doc_ == kTerminated || t <= doc_) return doc_;
+    return doc_ = t < max_doc_ ? t : kTerminated;
+  }
+  float score() override { return score_; }
+  uint64_t cost() const override { return max_doc_; }
+
+ private:
+  uint32_t max_doc_;
+  float score_;
+  uint32_t doc_;
+};
+
+class BitSetScorer final : public Scorer {
+ public:
+  BitSetScorer(std::vector<uint64_t> bits, uint32_t max_doc, float score)
+      : bits_(std::move(bits)), max_doc_(max_doc), score_(score) {
+    cost_ = 0;
+    for (auto w : bits_) cost_ += static_cast<uint64_t>(__builtin_popcountll(w));
+    doc_ = next_from(0);
+  }
+  uint32_t doc() const override { return doc_; }
+  uint32_t advance() override { return doc_ = next_from(doc_ + 1); }
+  uint32_t seek(uint32_t t) override {
+    if (doc_ == kTerminated || t <= doc_) return doc_;
+    return doc_ = next_from(t);
+  }
+  float score() override { return score_; }
+  uint64_t cost() const override { return cost_; }
+
+ private:
+  uint32_t next_from(uint32_t d) const {
+    if (d >= max_doc_) return kTerminated;
+    size_t w = d >> 6;
+    uint64_t word = bits_[w] & (~0ULL << (d & 63));
+    while (word == 0) {
+      if (++w >= bits_.size()) return kTerminated;
+      word = bits_[w];
+    }
+    uint32_t r = static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(word)));
+    return r < max_doc_ ? r : kTerminated;
+  }
+  std::vector<uint64_t> bits_;
+  uint32_t max_doc_;
+  float score_;
+  uint64_t cost_;
+  uint32_t doc_;
+};
+
+class TermScorer final : public Scorer {
+ public:
+  TermScorer(SegmentPostings p, Bm25 bm25) : p_(std::move(p)), bm25_(bm25) {}
+  uint32_t doc() const override { return p_.doc(); }
+  uint32_t advance() override { return p_.advance(); }
+  uint32_t seek(uint32_t t) override { return t <= p_.doc() ? p_.doc() : p_.seek(t); }
+  float score() override { return bm25_.score(p_.doc(), p_.term_freq()); }
+  uint64_t cost() const override { return p_.doc_freq(); }
+
+ private:
+  SegmentPostings p_;
+  Bm25 bm25_;
+};
+
+class ConstPostingsScorer final : public Scorer {
+ public:
+  ConstPostingsScorer(SegmentPostings p, float score) : p_(std::move(p)), score_(score) {}
+  uint32_t doc() const override { return p_.doc(); }
+  uint32_t advance() override { return p_.advance(); }
+  uint32_t seek(uint32_t t) override { return t <= p_.doc() ? p_.doc() : p_.seek(t); }
+  float score() override { return score_; }
+  uint64_t cost() const override { return p_.doc_freq(); }
+
+ private:
+  SegmentPostings p_;
+  float score_;
+};
+
+// ---- boolean ----------------------------------------------------------------------------------
+
+class ConjunctionScorer final : public Scorer {
+ public:
+  explicit ConjunctionScorer(std::vector<ScorerPtr> children) : c_(std::move(children)) {
+    std::sort(c_.begin(), c_.end(), [](const ScorerPtr& a, const ScorerPtr& b) { return a->cost() < b->cost(); });
+    doc_ = align(c_[0]->doc());
+  }
+  uint32_t doc() const override { return doc_; }
+  uint32_t advance() override { return doc_ = align(c_[0]->advance()); }
+  uint32_t seek(uint32_t t) override {
+    if (doc_ == kTerminated || t <= doc_) return doc_;
+    return doc_ = align(c_[0]->seek(t));
+  }
+  float score() override {
+    float s = 0;
+    for (auto& c : c_) s += c->score();
+    return s;
+  }
+  uint64_t cost() const override { return c_[0]->cost(); }
+
+ private:
+  // The first doc >= target (target is c_[0]'s current doc) on which every child agrees.
+  uint32_t align(uint32_t target) {
+    for (;;) {
+      if (target == kTerminated) return target;
+      bool agreed = true;
+      for (size_t i = 1; i < c_.size(); ++i) {
+        uint32_t d = c_[i]->seek(target);
+        if (d != target) {
+          target = c_[0]->seek(d);
+          agreed = false;
+          break;
+        }
+      }
+      if (agreed) return target;
+    }
+  }
+  std::vector<ScorerPtr> c_;
+  uint32_t doc_;
+};
+
+class DisjunctionScorer final : public Scorer {
+ public:
+  explicit DisjunctionScorer(std::vector<ScorerPtr> children) : c_(std::move(children)) {
+    cost_ = 0;
+    for (auto& c : c_) cost_ += c->cost();
+    doc_ = min_doc();
+  }
+  uint32_t doc() const override { return doc_; }
+  uint32_t advance() override {
+    for (auto& c : c_) {
+      if (c->doc() == doc_) c->advance();
+    }
+    return doc_ = min_doc();
+  }
+  uint32_t seek(uint32_t t) override {
+    if (doc_ == kTerminated || t <= doc_) return doc_;
+    for (auto& c : c_) {
+      if (c->doc() < t) c->seek(t);
+    }
+    return doc_ = min_doc();
+  }
+  float score() override {
+    float s = 0;
+    for (auto& c : c_) {
+      if (c->doc() == doc_) s += c->score();
+    }
+    return s;
+  }
+  uint64_t cost() const override { return cost_; }
+
+ private:
+  uint32_t min_doc() const {
+    uint32_t m = kTerminated;
+    for (const auto& c : c_) m = std::min(m, c->doc());
+    return m;
+  }
+  std::vector<ScorerPtr> c_;
+  uint64_t cost_;
+  uint32_t doc_;
+};
+
+class ReqOptScorer final : public Scorer {
+ public:
+  ReqOptScorer(ScorerPtr req, ScorerPtr opt) : req_(std::move(req)), opt_(std::move(opt)) {}
+  uint32_t doc() const override { return req_->doc(); }
+  uint32_t advance() override { return req_->advance(); }
+  uint32_t seek(uint32_t t) override { return req_->seek(t); }
+  float score() override {
+    float s = req_->score();
+    uint32_t d = req_->doc();
+    if (opt_->doc() < d) opt_->seek(d);
+    if (opt_->doc() == d) s += opt_->score();
+    return s;
+  }
+  uint64_t cost() const override { return req_->cost(); }
+
+ private:
+  ScorerPtr req_, opt_;
+};
+
+class ExclusionScorer final : public Scorer {
+ public:
+  ExclusionScorer(ScorerPtr main, ScorerPtr excl) : main_(std::move(main)), excl_(std::move(excl)) { skip(); }
+  uint32_t doc() const override { return main_->doc(); }
+  uint32_t advance() override {
+    main_->advance();
+    return skip();
+  }
+  uint32_t seek(uint32_t t) override {
+    main_->seek(t);
+    return skip();
+  }
+  float score() override { return main_->score(); }
+  uint64_t cost() const override { return main_->cost(); }
+
+ private:
+  uint32_t skip() {
+    uint32_t d = main_->doc();
+    while (d != kTerminated) {
+      if (excl_->doc() < d) excl_->seek(d);
+      if (excl_->doc() != d) break;
+      d = main_->advance();
+    }
+    return d;
+  }
+  ScorerPtr main_, excl_;
+};
+
+// ---- phrases ----------------------------------------------------------------------------------
+
+// The postings at one phrase position: one term, or (phrase prefix) every expansion of a prefix.
+class Slot {
+ public:
+  uint32_t offset = 0;
+  std::vector<SegmentPostings> postings;
+  uint32_t doc() const {
+    uint32_t m = kTerminated;
+    for (const auto& p : postings) m = std::min(m, p.doc());
+    return m;
+  }
+  uint32_t seek(uint32_t t) {
+    for (auto& p : postings) {
+      if (p.doc() < t) p.seek(t);
+    }
+    return doc();
+  }
+  void positions(uint32_t d, std::vector<uint32_t>& out, std::vector<uint32_t>& tmp) const {
+    out.clear();
+    for (const auto& p : postings) {
+      if (p.doc() != d) continue;
+      p.positions(tmp);
+      out.insert(out.end(), tmp.begin(), tmp.end());
+    }
+    if (postings.size() > 1) std::sort(out.begin(), out.end());
+  }
+  uint64_t cost() const {
+    uint64_t c = 0;
+    for (const auto& p : postings) c += p.doc_freq();
+    return c;
+  }
+};
+
+class PhraseScorer final : public Scorer {
+ public:
+  PhraseScorer(std::vector<Slot> slots, uint32_t slop, Bm25 bm25)
+      : slots_(std::move(slots)), slop_(slop), bm25_(bm25), pos_(slots_.size()) {
+    order_.resize(slots_.size());
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return slots_[a].cost() < slots_[b].cost(); });
+    doc_ = find(slots_[order_[0]].doc());
+  }
+  uint32_t doc() const override { return doc_; }
+  uint32_t advance() override {
+    if (doc_ == kTerminated) return doc_;
+    return doc_ = find(slots_[order_[0]].seek(doc_ + 1));
+  }
+  uint32_t seek(uint32_t t) override {
+    if (doc_ == kTerminated || t <= doc_) return doc_;
+    return doc_ = find(slots_[order_[0]].seek(t));
+  }
+  float score() override { return bm25_.score(doc_, freq_); }
+  uint64_t cost() const override { return slots_[order_[0]].cost(); }
+
+ private:
+  // Aligns all slots on a doc >= target that has the phrase.
+  uint32_t find(uint32_t target) {
+    while (target != kTerminated) {
+      bool aligned = true;
+      for (size_t k = 1; k < order_.size(); ++k) {
+        uint32_t d = slots_[order_[k]].seek(target);
+        if (d != target) {
+          target = slots_[order_[0]].seek(d);
+          aligned = false;
+          break;
+        }
+      }
+      if (!aligned) continue;
+      freq_ = phrase_freq(target);
+      if (freq_ > 0) return target;
+      target = slots_[order_[0]].seek(target + 1);
+    }
+    return kTerminated;
+  }
+
+  uint32_t phrase_freq(uint32_t d) {
+    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].positions(d, pos_[i], tmp_);
+    uint32_t freq = 0;
+    const auto& first = pos_[0];
+    for (size_t a = 0; a < first.size(); ++a) {
+      if (a > 0 && first[a] == first[a - 1]) continue;
+      uint32_t p0 = first[a];
+      bool ok = true;
+      if (slop_ == 0) {
+        for (size_t i = 1; i < slots_.size() && ok; ++i) {
+          uint32_t want = p0 + slots_[i].offset - slots_[0].offset;
+          ok = std::binary_search(pos_[i].begin(), pos_[i].end(), want);
+        }
+      } else {
+        uint32_t prev = p0;
+        for (size_t i = 1; i < slots_.size() && ok; ++i) {
+          uint32_t min_next = prev + (slots_[i].offset > slots_[i - 1].offset ? 1 : 0);
+          auto it = std::lower_bound(pos_[i].begin(), pos_[i].end(), min_next);
+          if (it == pos_[i].end()) {
+            ok = false;
+          } else {
+            prev = *it;
+          }
+        }
+        if (ok) {
+          int64_t span = static_cast<int64_t>(prev) - p0;
+          int64_t expected = static_cast<int64_t>(slots_.back().offset) - slots_[0].offset;
+          ok = span - expected <= static_cast<int64_t>(slop_);
+        }
+      }
+      if (ok) ++freq;
+    }
+    return freq;
+  }
+
+  std::vector<Slot> slots_;
+  uint32_t slop_;
+  Bm25 bm25_;
+  std::vector<size_t> order_;
+  std::vector<std::vector<uint32_t>> pos_;
+  std::vector<uint32_t> tmp_;
+  uint32_t freq_ = 0;
+  uint32_t doc_ = kTerminated;
+};
+
+std::optional<TermBound> field_bound(uint16_t field, const std::optional<TermBound>& b) {
+  if (!b) return std::nullopt;
+  return TermBound{term_key(field, b->key), b->inclusive};
+}
+
+void add_postings(const SegmentReader& seg, IndexRecordOption option, std::span<const uint8_t> value,
+                  std::vector<uint64_t>& bits) {
+  ByteReader r(value, "term dictionary value");
+  TermInfo ti = TermInfo::decode(r);
+  auto p = seg.postings(ti, option);
+  for (uint32_t d = p.doc(); d != kTerminated; d = p.advance()) {
+    if (d >= seg.max_doc()) throw_corrupt(seg.meta().id, "posting past max_doc");
+    bits[d >> 6] |= 1ULL << (d & 63);
+  }
+}
+
+}  // namespace
+
+std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg) {
+  std::vector<uint64_t> bits((seg.max_doc() + 63) / 64, 0);
+  const TermDict& dict = seg.terms();
+  const std::string field_prefix = term_key(q.field, "");
+  // The postings layout depends on the field's record option.
+  const IndexRecordOption option = seg.schema().field(q.field).options.record;
+  auto drain = [&](TermStream s) {
+    while (s.next()) add_postings(seg, option, s.value(), bits);
+  };
+  switch (q.multi) {
+    case Query::Multi::kPrefix:
+      drain(dict.prefix(term_key(q.field, q.term)));
+      break;
+    case Query::Multi::kWildcard:
+      drain(dict.search(make_wildcard_automaton(q.term), field_prefix));
+      break;
+    case Query::Multi::kRegex:
+      drain(dict.search(make_regex_automaton(q.term), field_prefix));
+      break;
+    case Query::Multi::kFuzzy:
+      drain(dict.search(make_levenshtein_automaton(q.term, q.distance, q.transpositions, q.fuzzy_prefix), field_prefix));
+      break;
+    case Query::Multi::kRange: {
+      std::optional<TermBound> lo = field_bound(q.field, q.lower);
+      if (!lo) lo = TermBound{field_prefix, true};
+      std::optional<TermBound> hi = field_bound(q.field, q.upper);
+      if (!hi) hi = TermBound{term_key(static_cast<uint16_t>(q.field + 1), ""), false};
+      drain(dict.range(lo, hi));
+      break;
+    }
+    case Query::Multi::kSet: {
+      std::vector<uint8_t> value;
+      for (const auto& t : q.set) {
+        if (dict.get(term_key(q.field, t), value)) add_postings(seg, option, value, bits);
+      }
+      break;
+    }
+  }
+  return bits;
+}
+
+ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& stats, float boost) {
+  using K = Query::Kind;
+  switch (q.kind) {
+    case K::kEmpty:
+      return std::make_unique<EmptyScorer>();
+    case K::kAll:
+      return std::make_unique<AllScorer>(seg.max_doc(), boost);
+    case K::kBoost:
+      return build_scorer(*q.inner, seg, stats, boost * q.boost);
+    case K::kExists: {
+      auto ti = seg.term_info(exists_key(q.field));
+      if (!ti) return std::make_unique<EmptyScorer>();
+      return std::make_unique<ConstPostingsScorer>(seg.postings(*ti, IndexRecordOption::kBasic), boost);
+    }
+    case K::kTerm: {
+      std::string key = term_key(q.field, q.term);
+      auto ti = seg.term_info(key);
+      if (!ti) return std::make_unique<EmptyScorer>();
+      const auto& f = seg.schema().field(q.field);
+      return std::make_unique<TermScorer>(seg.postings(*ti, f.options.record),
+                                          Bm25(stats.idf(key), boost, q.field, seg, stats));
+    }
+    case K::kMultiTerm:
+      return std::make_unique<BitSetScorer>(multi_term_docs(q, seg), seg.max_doc(), boost);
+    case K::kPhrase: {
+      const auto& f = seg.schema().field(q.field);
+      if (f.options.record != IndexRecordOption::kPosition) {
+        throw_error(ErrorCode::kQuery, "field '" + f.name + "' has no positions for a phrase query");
+      }
+      std::vector<Slot> slots;
+      float idf = 0;
+      for (size_t i = 0; i < q.phrase.size(); ++i) {
+        Slot slot;
+        slot.offset = q.phrase[i].first;
+        bool prefix = q.phrase_prefix && i + 1 == q.phrase.size();
+        if (prefix) {
+          TermStream s = seg.terms().prefix(term_key(q.field, q.phrase[i].second));
+          while (s.next()) {
+            ByteReader r(s.value(), "term dictionary value");
+            slot.postings.push_back(seg.postings(TermInfo::decode(r), IndexRecordOption::kPosition));
+          }
+        } else {
+          std::string key = term_key(q.field, q.phrase[i].second);
+          idf += stats.idf(key);
+          auto ti = seg.term_info(key);
+          if (ti) slot.postings.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
+        }
+        if (slot.postings.empty()) return std::make_unique<EmptyScorer>();
+        slots.push_back(std::move(slot));
+      }
+      return std::make_unique<PhraseScorer>(std::move(slots), q.slop, Bm25(idf, boost, q.field, seg, stats));
+    }
+    case K::kBoolean: {
+      std::vector<ScorerPtr> must, should, must_not;
+      for (const auto& [occur, sub] : q.clauses) {
+        ScorerPtr s = build_scorer(*sub, seg, stats, boost);
+        if (occur == Occur::kMust) must.push_back(std::move(s));
+        else if (occur == Occur::kShould) should.push_back(std::move(s));
+        else must_not.push_back(std::move(s));
+      }
+      if (must.empty() && should.empty()) {
+        if (must_not.empty()) return std::make_unique<EmptyScorer>();
+        must.push_back(std::make_unique<AllScorer>(seg.max_doc(), boost));
+      }
+      ScorerPtr base;
+      if (!must.empty()) {
+        base = must.size() == 1 ? std::move(must[0]) : std::make_unique<ConjunctionScorer>(std::move(must));
+        if (!should.empty()) {
+          ScorerPtr opt = should.size() == 1 ? std::move(should[0]) : std::make_unique<DisjunctionScorer>(std::move(should));
+          base = std::make_unique<ReqOptScorer>(std::move(base), std::move(opt));
+        }
+      } else {
+        base = should.size() == 1 ? std::move(should[0]) : std::make_unique<DisjunctionScorer>(std::move(should));
+      }
+      if (!must_not.empty()) {
+        ScorerPtr ex = must_not.size() == 1 ? std::move(must_not[0]) : std::make_unique<DisjunctionScorer>(std::move(must_not));
+        base = std::make_unique<ExclusionScorer>(std::move(base), std::move(ex));
+      }
+      return base;
+    }
+  }
+  return std::make_unique<EmptyScorer>();
+}
+
+}  // namespace needle::search

@@ -1,0 +1,584 @@
+#include "needle/codec/postings.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "needle/codec/fieldnorm.h"
+
+namespace needle {
+namespace {
+
+using bitpacking::kBlockSize;
+
+struct RefDoc {
+  uint32_t doc;
+  uint32_t tf;
+  uint8_t norm;
+  std::vector<uint32_t> positions;
+};
+using RefTerm = std::vector<RefDoc>;
+
+enum class Gaps { kOne, kSmall, kMixed, kHuge };
+
+std::string opt_name(IndexRecordOption o) {
+  switch (o) {
+    case IndexRecordOption::kBasic: return "basic";
+    case IndexRecordOption::kFreq: return "freq";
+    case IndexRecordOption::kPosition: return "position";
+  }
+  return "?";
+}
+
+RefTerm make_term(std::mt19937_64& rng, uint32_t df, Gaps gaps, IndexRecordOption opt) {
+  std::vector<uint32_t> docs;
+  docs.reserve(df);
+  if (gaps == Gaps::kHuge) {
+    std::set<uint32_t> s;
+    if (rng() % 2) s.insert(kMaxDocId);
+    if (rng() % 2) s.insert(0);
+    while (s.size() < df) s.insert(static_cast<uint32_t>(rng() % (uint64_t{kMaxDocId} + 1)));
+    docs.assign(s.begin(), s.end());
+  } else {
+    uint64_t d = rng() % 3 == 0 ? 0 : rng() % 5000;
+    for (uint32_t i = 0; i < df; ++i) {
+      docs.push_back(static_cast<uint32_t>(d));
+      uint64_t gap = 1;
+      if (gaps == Gaps::kSmall) gap = 1 + rng() % 8;
+      if (gaps == Gaps::kMixed) {
+        const uint64_t r = rng() % 1000;
+        gap = r < 500 ? 1 : r < 990 ? 1 + rng() % 300 : 1 + rng() % (1u << 20);
+      }
+      d += gap;
+    }
+    if (!docs.empty() && docs.back() > kMaxDocId) {  // keep inside the doc id space
+      const uint32_t shift = docs.back() - kMaxDocId;
+      for (auto& x : docs) x -= std::min(x, shift);
+      std::sort(docs.begin(), docs.end());
+      docs.erase(std::unique(docs.begin(), docs.end()), docs.end());
+    }
+  }
+  RefTerm t;
+  // Norm distributions: with many zeros (the minimum is nearly always 0), or spread without
+  // zeros (so the per-block minimum depends on every doc).
+  const bool spread_norms = rng() % 2 == 0;
+  for (uint32_t doc : docs) {
+    RefDoc r;
+    r.doc = doc;
+    const uint64_t x = rng() % 1000;
+    r.tf = x < 600 ? 1 : x < 950 ? 2 + rng() % 6 : x < 998 ? 8 + rng() % 120 : 128 + rng() % 400;
+    if (opt == IndexRecordOption::kBasic) r.tf = 1;
+    r.norm = spread_norms ? static_cast<uint8_t>(20 + rng() % 236)
+                          : static_cast<uint8_t>(rng() % 5 == 0 ? 0 : rng() % 256);
+    if (opt == IndexRecordOption::kPosition) {
+      uint64_t p = rng() % 50;
+      for (uint32_t k = 0; k < r.tf; ++k) {
+        const uint64_t y = rng() % 100;
+        p += y < 3 ? 0 : y < 97 ? 1 + rng() % 40 : 1 + rng() % 100000;
+        if (rng() % 5000 == 0) p = std::max<uint64_t>(p, UINT32_MAX - (r.tf - k));  // huge
+        if (p > UINT32_MAX) p = UINT32_MAX;
+        r.positions.push_back(static_cast<uint32_t>(p));
+      }
+    }
+    t.push_back(std::move(r));
+  }
+  return t;
+}
+
+struct Written {
+  std::vector<RefTerm> terms;
+  std::vector<TermInfo> infos;
+  Bytes postings, positions;
+};
+
+Written write_terms(IndexRecordOption opt, std::vector<RefTerm> terms, size_t prefix = 0) {
+  ByteWriter post, pos;
+  for (size_t i = 0; i < prefix; ++i) {
+    post.u8(0xEE);
+    pos.u8(0xEE);
+  }
+  PostingsSerializer ser(opt, &post, &pos);
+  Written w;
+  for (const auto& t : terms) {
+    ser.new_term();
+    for (const auto& d : t) ser.write_doc(d.doc, d.tf, d.positions, d.norm);
+    w.infos.push_back(ser.close_term());
+  }
+  auto pb = post.take();
+  auto qb = pos.take();
+  pb.erase(pb.begin(), pb.begin() + static_cast<ptrdiff_t>(prefix));
+  qb.erase(qb.begin(), qb.begin() + static_cast<ptrdiff_t>(prefix));
+  w.postings = Bytes::from_vector(std::move(pb));
+  w.positions = Bytes::from_vector(std::move(qb));
+  w.terms = std::move(terms);
+  return w;
+}
+
+uint32_t expect_tf(const RefDoc& d, IndexRecordOption opt) {
+  return opt == IndexRecordOption::kBasic ? 1 : d.tf;
+}
+
+void check_doc(const SegmentPostings& sp, const RefDoc& d, IndexRecordOption opt, bool positions,
+               std::vector<uint32_t>& buf) {
+  ASSERT_EQ(sp.doc(), d.doc);
+  ASSERT_EQ(sp.term_freq(), expect_tf(d, opt)) << "doc " << d.doc;
+  if (positions) {
+    sp.positions(buf);
+    if (opt == IndexRecordOption::kPosition) {
+      ASSERT_EQ(buf, d.positions) << "doc " << d.doc;
+    } else {
+      ASSERT_TRUE(buf.empty());
+    }
+  }
+}
+
+void check_iterate(const Written& w, size_t ti, IndexRecordOption opt, std::mt19937_64& rng) {
+  const RefTerm& t = w.terms[ti];
+  SegmentPostings sp(w.postings, w.positions, w.infos[ti], opt);
+  ASSERT_EQ(sp.doc_freq(), t.size());
+  std::vector<uint32_t> buf;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (i > 0) { ASSERT_EQ(sp.advance(), t[i].doc); }
+    check_doc(sp, t[i], opt, rng() % 4 == 0, buf);
+  }
+  if (t.empty()) { ASSERT_EQ(sp.doc(), kTerminated); }
+  ASSERT_EQ(sp.advance(), kTerminated);
+  ASSERT_TRUE(sp.block_docs().empty());
+  // Bulk iteration, starting from a doc somewhere in the first block.
+  {
+    SegmentPostings bulk(w.postings, w.positions, w.infos[ti], opt);
+    size_t i = 0;
+    if (t.size() > 3) {
+      bulk.advance();
+      bulk.advance();
+      i = 2;
+    }
+    while (bulk.doc() != kTerminated) {
+      auto docs = bulk.block_docs();
+      auto tfs = bulk.block_term_freqs();
+      ASSERT_EQ(docs.size(), tfs.size());
+      ASSERT_FALSE(docs.empty());
+      for (size_t k = 0; k < docs.size(); ++k, ++i) {
+        ASSERT_LT(i, t.size());
+        ASSERT_EQ(docs[k], t[i].doc);
+        ASSERT_EQ(tfs[k], expect_tf(t[i], opt));
+      }
+      bulk.next_block();
+    }
+    ASSERT_EQ(i, t.size());
+    ASSERT_EQ(bulk.next_block(), kTerminated);
+  }
+  ASSERT_EQ(sp.doc(), kTerminated);
+  ASSERT_EQ(sp.advance(), kTerminated);
+  ASSERT_EQ(sp.seek(5), kTerminated);
+  ASSERT_EQ(sp.block_last_doc(), kTerminated);
+  ASSERT_EQ(sp.block_max_term_freq(), 0u);
+}
+
+void check_seeks(const Written& w, size_t ti, IndexRecordOption opt, std::mt19937_64& rng) {
+  const RefTerm& t = w.terms[ti];
+  std::vector<uint32_t> docs;
+  for (const auto& d : t) docs.push_back(d.doc);
+  std::vector<uint32_t> buf;
+  for (int round = 0; round < 4; ++round) {
+    SegmentPostings sp(w.postings, w.positions, w.infos[ti], opt);
+    uint32_t target = 0;
+    size_t steps = 0;
+    while (sp.doc() != kTerminated && steps++ < 3000) {
+      // Jumps of all sizes: within the block, a few blocks, many blocks.
+      const uint64_t r = rng() % 10;
+      uint64_t jump = r < 3 ? rng() % 4 : r < 6 ? rng() % 2000 : r < 8 ? rng() % 200000
+                                                                          : rng() % (1u << 28);
+      if (round == 3) jump = rng() % 3;  // mostly advance-like seeks
+      uint64_t nt = std::max<uint64_t>(target + jump, sp.doc());
+      if (nt > kTerminated) nt = kTerminated;
+      target = static_cast<uint32_t>(nt);
+      const uint32_t got = sp.seek(target);
+      auto it = std::lower_bound(docs.begin(), docs.end(), target);
+      const uint32_t want = it == docs.end() ? kTerminated : *it;
+      ASSERT_EQ(got, want) << "term " << ti << " target " << target;
+      ASSERT_EQ(sp.doc(), want);
+      if (want == kTerminated) break;
+      const RefDoc& d = t[static_cast<size_t>(it - docs.begin())];
+      check_doc(sp, d, opt, rng() % 3 == 0, buf);
+      // Sometimes advance a little after the seek.
+      if (rng() % 4 == 0) {
+        size_t idx = static_cast<size_t>(it - docs.begin());
+        for (int k = 0; k < 3 && idx + 1 < docs.size(); ++k) {
+          ASSERT_EQ(sp.advance(), docs[++idx]);
+          check_doc(sp, t[idx], opt, rng() % 2 == 0, buf);
+        }
+        target = sp.doc();
+      }
+    }
+  }
+  // Seek beyond the end, and to exactly the last doc.
+  if (!t.empty()) {
+    SegmentPostings sp(w.postings, w.positions, w.infos[ti], opt);
+    ASSERT_EQ(sp.seek(t.back().doc), t.back().doc);
+    check_doc(sp, t.back(), opt, true, buf);
+    ASSERT_EQ(sp.advance(), kTerminated);
+    SegmentPostings sp2(w.postings, w.positions, w.infos[ti], opt);
+    if (t.back().doc < kMaxDocId) { ASSERT_EQ(sp2.seek(t.back().doc + 1), kTerminated); }
+    SegmentPostings sp3(w.postings, w.positions, w.infos[ti], opt);
+    ASSERT_EQ(sp3.seek(UINT32_MAX), kTerminated);
+  }
+}
+
+struct RefBlock {
+  uint32_t first, last;  // last doc id (kTerminated for the final partial block)
+  uint32_t max_tf;
+  uint8_t min_norm;
+};
+
+std::vector<RefBlock> ref_blocks(const RefTerm& t, IndexRecordOption opt) {
+  std::vector<RefBlock> out;
+  for (size_t s = 0; s < t.size(); s += kBlockSize) {
+    const size_t e = std::min(t.size(), s + kBlockSize);
+    RefBlock b{t[s].doc, e - s == kBlockSize ? t[e - 1].doc : kTerminated, 0, 255};
+    for (size_t i = s; i < e; ++i) {
+      b.max_tf = std::max(b.max_tf, expect_tf(t[i], opt));
+      b.min_norm = std::min(b.min_norm, t[i].norm);
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
+void check_block_max(const Written& w, size_t ti, IndexRecordOption opt, std::mt19937_64& rng) {
+  const RefTerm& t = w.terms[ti];
+  const auto blocks = ref_blocks(t, opt);
+  {
+    // Walk every block with shallow_seek only.
+    SegmentPostings sp(w.postings, w.positions, w.infos[ti], opt);
+    for (size_t j = 0; j < blocks.size(); ++j) {
+      sp.shallow_seek(blocks[j].first);
+      ASSERT_EQ(sp.block_last_doc(), blocks[j].last) << "block " << j;
+      ASSERT_EQ(sp.block_max_term_freq(), blocks[j].max_tf) << "block " << j;
+      ASSERT_EQ(sp.block_min_fieldnorm_id(), blocks[j].min_norm) << "block " << j;
+    }
+    // doc() is untouched by shallow seeks.
+    if (!t.empty()) { ASSERT_EQ(sp.doc(), t[0].doc); }
+    if (!t.empty() && blocks.back().last != kTerminated) {
+      sp.shallow_seek(blocks.back().last + 1);
+      ASSERT_EQ(sp.block_last_doc(), kTerminated);
+      ASSERT_EQ(sp.block_max_term_freq(), 0u);
+    }
+  }
+  if (t.empty()) return;
+  // shallow_seek into block j, then seek to the last doc of block j-1 (lies before the block
+  // cursor), to its successor, and to the first doc of block j.
+  for (size_t j = 1; j < blocks.size(); ++j) {
+    const uint32_t prev_last = t[j * kBlockSize - 1].doc;
+    for (int variant = 0; variant < 3; ++variant) {
+      SegmentPostings sp(w.postings, w.positions, w.infos[ti], opt);
+      sp.shallow_seek(blocks[j].first);
+      ASSERT_EQ(sp.block_last_doc(), blocks[j].last);
+      std::vector<uint32_t> buf;
+      if (variant == 0) {
+        ASSERT_EQ(sp.seek(prev_last), prev_last);
+        check_doc(sp, t[j * kBlockSize - 1], opt, true, buf);
+        ASSERT_EQ(sp.advance(), blocks[j].first);
+      } else if (variant == 1) {
+        ASSERT_EQ(sp.seek(prev_last + 1), blocks[j].first);
+      } else {
+        ASSERT_EQ(sp.seek(blocks[j].first), blocks[j].first);
+      }
+      check_doc(sp, t[j * kBlockSize], opt, true, buf);
+      ASSERT_EQ(sp.block_last_doc(), blocks[j].last);
+    }
+    if (j > 40) break;
+  }
+  {
+    // Random shallow seeks interleaved with seeks and advances.
+    SegmentPostings sp(w.postings, w.positions, w.infos[ti], opt);
+    std::vector<uint32_t> docs;
+    for (const auto& d : t) docs.push_back(d.doc);
+    std::vector<uint32_t> buf;
+    ASSERT_EQ(sp.block_last_doc(), blocks[0].last);
+    uint32_t target = sp.doc();
+    uint32_t last_st = 0;  // shallow targets never decrease (as in block-max WAND)
+    for (int k = 0; k < 300 && sp.doc() != kTerminated; ++k) {
+      const uint64_t jump = rng() % 2 ? rng() % 1000 : rng() % (1u << 24);
+      const uint32_t st = std::max(
+          last_st, static_cast<uint32_t>(std::min<uint64_t>(target + jump, kMaxDocId)));
+      last_st = st;
+      sp.shallow_seek(st);
+      // Expected block: the first whose last doc >= st (the current one if it is further).
+      size_t j = 0;
+      while (j < blocks.size() && blocks[j].last < st) ++j;
+      size_t cur_blk = static_cast<size_t>(
+                           std::lower_bound(docs.begin(), docs.end(), sp.doc()) - docs.begin()) /
+                       kBlockSize;
+      j = std::max(j, cur_blk);
+      if (j < blocks.size()) {
+        ASSERT_EQ(sp.block_last_doc(), blocks[j].last);
+        ASSERT_EQ(sp.block_max_term_freq(), blocks[j].max_tf);
+        ASSERT_EQ(sp.block_min_fieldnorm_id(), blocks[j].min_norm);
+      } else {
+        ASSERT_EQ(sp.block_last_doc(), kTerminated);
+      }
+      const uint32_t action = static_cast<uint32_t>(rng() % 3);
+      if (action == 0) {
+        // seek to the shallow target or somewhat before/after it
+        uint64_t s2 = st;
+        if (rng() % 2) s2 = std::max<uint64_t>(sp.doc(), st > 500 ? st - rng() % 500 : 0);
+        target = static_cast<uint32_t>(s2);
+        auto it = std::lower_bound(docs.begin(), docs.end(), target);
+        const uint32_t want = it == docs.end() ? kTerminated : *it;
+        ASSERT_EQ(sp.seek(target), want);
+        if (want != kTerminated) {
+          check_doc(sp, t[static_cast<size_t>(it - docs.begin())], opt, true, buf);
+        }
+      } else if (action == 1) {
+        // advance after a shallow seek continues from the current doc
+        auto it = std::upper_bound(docs.begin(), docs.end(), sp.doc());
+        const uint32_t want = it == docs.end() ? kTerminated : *it;
+        ASSERT_EQ(sp.advance(), want);
+        if (want != kTerminated) {
+          check_doc(sp, t[static_cast<size_t>(it - docs.begin())], opt, true, buf);
+        }
+        target = sp.doc();
+      } else {
+        target = sp.doc();
+      }
+    }
+  }
+}
+
+class PostingsRoundTrip : public ::testing::TestWithParam<IndexRecordOption> {};
+
+TEST_P(PostingsRoundTrip, RandomTerms) {
+  const IndexRecordOption opt = GetParam();
+  std::mt19937_64 rng(1234 + static_cast<int>(opt));
+  std::vector<RefTerm> terms;
+  const uint32_t dfs[] = {0, 1, 1, 1, 2, 3, 127, 128, 129, 255, 256, 257, 1000, 4000, 100000};
+  for (uint32_t df : dfs) {
+    for (Gaps g : {Gaps::kOne, Gaps::kSmall, Gaps::kMixed, Gaps::kHuge}) {
+      const bool big = df == 100000 && opt == IndexRecordOption::kPosition;
+      if (big && g != Gaps::kMixed && g != Gaps::kHuge) continue;
+      terms.push_back(make_term(rng, df, g, opt));
+    }
+  }
+  Written w = write_terms(opt, std::move(terms), 16);
+  // TermInfos survive encode/decode.
+  ByteWriter tiw;
+  for (const auto& ti : w.infos) ti.encode(tiw);
+  ByteReader tir(tiw.span(), "terminfos");
+  for (auto& ti : w.infos) {
+    TermInfo back = TermInfo::decode(tir);
+    ASSERT_EQ(back, ti);
+  }
+  ASSERT_TRUE(tir.done());
+  // Read the terms in random order.
+  std::vector<size_t> order(w.terms.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (size_t ti : order) {
+    SCOPED_TRACE("term " + std::to_string(ti) + " df " + std::to_string(w.terms[ti].size()) +
+                 " opt " + opt_name(opt));
+    check_iterate(w, ti, opt, rng);
+    if (HasFatalFailure()) return;
+    check_seeks(w, ti, opt, rng);
+    if (HasFatalFailure()) return;
+    check_block_max(w, ti, opt, rng);
+    if (HasFatalFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOptions, PostingsRoundTrip,
+                         ::testing::Values(IndexRecordOption::kBasic, IndexRecordOption::kFreq,
+                                           IndexRecordOption::kPosition),
+                         [](const auto& info) { return opt_name(info.param); });
+
+TEST(Postings, SingletonsAreInlined) {
+  ByteWriter post, pos;
+  PostingsSerializer ser(IndexRecordOption::kFreq, &post, &pos);
+  ser.new_term();
+  ser.write_doc(123456, 1, {}, 0);
+  TermInfo ti = ser.close_term();
+  EXPECT_EQ(post.size(), 0u);
+  EXPECT_EQ(ti.postings_len, 0u);
+  ByteWriter enc;
+  ti.encode(enc);
+  EXPECT_LE(enc.size(), 6u);  // doc_freq, doc<<2 (3 bytes), positions_len
+  SegmentPostings sp(Bytes(), Bytes(), ti, IndexRecordOption::kFreq);
+  EXPECT_EQ(sp.doc(), 123456u);
+  EXPECT_EQ(sp.term_freq(), 1u);
+  EXPECT_EQ(sp.block_last_doc(), kTerminated);
+  EXPECT_EQ(sp.block_max_term_freq(), 1u);
+  EXPECT_EQ(sp.seek(123457), kTerminated);
+}
+
+// The worked examples of docs/format/postings.md, byte for byte.
+TEST(Postings, SpecExamples) {
+  ByteWriter post, pos;
+  PostingsSerializer ser(IndexRecordOption::kPosition, &post, &pos);
+  ser.new_term();
+  ser.write_doc(5, 1, std::vector<uint32_t>{7}, 12);
+  ser.write_doc(9, 3, std::vector<uint32_t>{0, 4, 4}, 3);
+  ser.write_doc(300, 1, std::vector<uint32_t>{200}, 40);
+  const TermInfo a = ser.close_term();
+  ser.new_term();
+  ser.write_doc(1000000, 2, std::vector<uint32_t>{1, 130}, 9);
+  const TermInfo b = ser.close_term();
+  EXPECT_EQ(post.data(), (std::vector<uint8_t>{0x03, 0x03, 0x05, 0x0b, 0x08, 0x03, 0xc7, 0x04}));
+  EXPECT_EQ(pos.data(),
+            (std::vector<uint8_t>{0x07, 0x00, 0x04, 0x00, 0xc8, 0x01, 0x01, 0x81, 0x01}));
+  ByteWriter ea, eb;
+  a.encode(ea);
+  b.encode(eb);
+  EXPECT_EQ(ea.data(), (std::vector<uint8_t>{0x03, 0x00, 0x08, 0x06, 0x00}));
+  EXPECT_EQ(eb.data(),
+            (std::vector<uint8_t>{0x01, 0x83, 0x92, 0xf4, 0x01, 0x02, 0x09, 0x03, 0x06}));
+  uint32_t in[kBlockSize];
+  for (uint32_t i = 0; i < kBlockSize; ++i) in[i] = i & 7;
+  uint8_t packed[48];
+  bitpacking::pack(in, 3, packed);
+  EXPECT_EQ(std::vector<uint8_t>(packed, packed + 8),
+            (std::vector<uint8_t>{0x20, 0x08, 0x82, 0x20, 0x69, 0x9a, 0xa6, 0x69}));
+  // And they read back.
+  Bytes pb = Bytes::copy_of(post.span()), qb = Bytes::copy_of(pos.span());
+  SegmentPostings sp(pb, qb, a, IndexRecordOption::kPosition);
+  std::vector<uint32_t> p;
+  ASSERT_EQ(sp.seek(6), 9u);
+  EXPECT_EQ(sp.term_freq(), 3u);
+  sp.positions(p);
+  EXPECT_EQ(p, (std::vector<uint32_t>{0, 4, 4}));
+  EXPECT_EQ(sp.block_max_term_freq(), 3u);
+  EXPECT_EQ(sp.block_min_fieldnorm_id(), 3);
+  SegmentPostings sb(pb, qb, b, IndexRecordOption::kPosition);
+  EXPECT_EQ(sb.doc(), 1000000u);
+  sb.positions(p);
+  EXPECT_EQ(p, (std::vector<uint32_t>{1, 130}));
+  EXPECT_EQ(sb.block_min_fieldnorm_id(), 9);
+}
+
+TEST(Postings, EmptyTerm) {
+  ByteWriter post, pos;
+  PostingsSerializer ser(IndexRecordOption::kPosition, &post, &pos);
+  ser.new_term();
+  TermInfo ti = ser.close_term();
+  EXPECT_EQ(ti.doc_freq, 0u);
+  SegmentPostings sp(Bytes(), Bytes(), ti, IndexRecordOption::kPosition);
+  EXPECT_EQ(sp.doc(), kTerminated);
+  EXPECT_EQ(sp.advance(), kTerminated);
+  EXPECT_EQ(sp.seek(10), kTerminated);
+  std::vector<uint32_t> p{1, 2};
+  sp.positions(p);
+  EXPECT_TRUE(p.empty());
+  SegmentPostings def;
+  EXPECT_EQ(def.doc(), kTerminated);
+  EXPECT_EQ(def.advance(), kTerminated);
+}
+
+TEST(Postings, DenseTermIsSmall) {
+  // 128k consecutive docs, tf 1: one bit per doc id and zero bits per tf.
+  ByteWriter post, pos;
+  PostingsSerializer ser(IndexRecordOption::kFreq, &post, &pos);
+  ser.new_term();
+  for (uint32_t d = 0; d < 128 * 1000; ++d) ser.write_doc(d + 7, 1, {}, 3);
+  TermInfo ti = ser.close_term();
+  EXPECT_LE(ti.postings_len, 1000u * (16 + 11) + 8);
+}
+
+TEST(Postings, SerializerRejectsBadInput) {
+  ByteWriter post, pos;
+  PostingsSerializer ser(IndexRecordOption::kPosition, &post, &pos);
+  ser.new_term();
+  ser.write_doc(5, 1, std::vector<uint32_t>{3}, 0);
+  auto expect_invalid = [](auto&& fn) {
+    try {
+      fn();
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    }
+  };
+  expect_invalid([&] { ser.write_doc(5, 1, std::vector<uint32_t>{3}, 0); });  // not increasing
+  expect_invalid([&] { ser.write_doc(6, 0, {}, 0); });                         // tf 0
+  expect_invalid([&] { ser.write_doc(7, 2, std::vector<uint32_t>{3}, 0); });  // size mismatch
+  expect_invalid([&] { ser.write_doc(8, 2, std::vector<uint32_t>{3, 1}, 0); });  // unsorted
+  expect_invalid([&] { ser.write_doc(kTerminated, 1, std::vector<uint32_t>{1}, 0); });
+  expect_invalid([] { PostingsSerializer s(IndexRecordOption::kPosition, nullptr, nullptr); });
+}
+
+// Reads the format as docs/format/postings.md describes it, to find where the packed doc blocks and
+// position sub-blocks of a term lie; then overwrites everything a seek to block k must not touch
+// with bytes that would fail any check, and seeks there. Proves skipped blocks are not decoded.
+TEST(Postings, SkippedBlocksAreNotRead) {
+  std::mt19937_64 rng(99);
+  const IndexRecordOption opt = IndexRecordOption::kPosition;
+  RefTerm t = make_term(rng, 128 * 40 + 17, Gaps::kSmall, opt);
+  Written w = write_terms(opt, {t});
+  const TermInfo& ti = w.infos[0];
+  std::vector<uint8_t> post(w.postings.data(), w.postings.data() + w.postings.size());
+  std::vector<uint8_t> pos(w.positions.data(), w.positions.data() + w.positions.size());
+  // Header: vint first_doc, u8 tail_min_norm, vint tail_max_tf, vint num_positions.
+  ByteReader r(post, "test");
+  r.vint();
+  r.u8();
+  r.vint();
+  const uint64_t num_positions = r.vint();
+  const size_t skip_start = r.pos();
+  const uint32_t num_blocks = ti.doc_freq / 128;
+  size_t off = skip_start + num_blocks * 19;
+  std::vector<size_t> block_off;
+  for (uint32_t j = 0; j < num_blocks; ++j) {
+    block_off.push_back(off);
+    const uint8_t* e = post.data() + skip_start + j * 19;
+    off += 16 * (e[4] + e[5]);
+  }
+  const uint32_t k = 30;  // target block
+  // Position sub-block holding the first position of block k.
+  uint64_t first_pos = 0;
+  for (size_t i = 0; i < 128 * k; ++i) first_pos += t[i].tf;
+  size_t pbyte = 0;
+  for (uint64_t s = 0; s < first_pos / 128; ++s) pbyte += 1 + 16 * pos[pbyte];
+  ASSERT_LT(first_pos / 128, num_positions / 128);
+  // Clobber packed blocks 1..k-1 (block 0 is decoded by the constructor) and positions before.
+  std::fill(post.begin() + static_cast<ptrdiff_t>(block_off[1]),
+            post.begin() + static_cast<ptrdiff_t>(block_off[k]), 0xFF);
+  std::fill(pos.begin(), pos.begin() + static_cast<ptrdiff_t>(pbyte), 0xFF);
+  Bytes pb = Bytes::from_vector(post), qb = Bytes::from_vector(pos);
+  SegmentPostings sp(pb, qb, ti, opt);
+  std::vector<uint32_t> buf;
+  const size_t idx = 128 * k + 5;
+  ASSERT_EQ(sp.seek(t[idx].doc), t[idx].doc);
+  check_doc(sp, t[idx], opt, true, buf);
+  for (size_t i = idx + 1; i < t.size(); ++i) {
+    ASSERT_EQ(sp.advance(), t[i].doc);
+    check_doc(sp, t[i], opt, i % 7 == 0, buf);
+  }
+  // Going through the clobbered region does fail cleanly.
+  SegmentPostings sp2(pb, qb, ti, opt);
+  try {
+    for (int i = 0; i < 128 * 3; ++i) sp2.advance();
+    FAIL() << "clobbered block decoded without error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+  }
+}
+
+TEST(Postings, OffsetsRelativeToWriterStart) {
+  std::mt19937_64 rng(5);
+  for (auto opt : {IndexRecordOption::kBasic, IndexRecordOption::kPosition}) {
+    std::vector<RefTerm> terms{make_term(rng, 300, Gaps::kSmall, opt),
+                               make_term(rng, 2, Gaps::kSmall, opt)};
+    Written a = write_terms(opt, terms, 0);
+    Written b = write_terms(opt, terms, 16);
+    ASSERT_EQ(a.infos, b.infos);
+    ASSERT_EQ(a.postings.size(), b.postings.size());
+    EXPECT_TRUE(std::equal(a.postings.data(), a.postings.data() + a.postings.size(),
+                           b.postings.data()));
+  }
+}
+
+}  // namespace
+}  // namespace needle
