@@ -139,7 +139,10 @@ void append(std::string& out, const UserQuery& q) {
         out += c;
       }
       out += '"';
-      if (q.slop > 0) out += "~" + std::to_string(q.slop);
+      if (q.slop > 0) {
+        out += '~';
+        out += std::to_string(q.slop);
+      }
       if (q.prefix_phrase) out += '*';
       break;
     case K::kRegex:
