@@ -11,7 +11,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache zstd \
   libzstd-dev liblz4-dev libicu-dev libstemmer-dev libxxhash-dev libsimdjson-dev \
   libhwy-dev libgtest-dev libbenchmark-dev
 
-.PHONY: deps build build-asan test test-release test-asan clean format bench-micro
+.PHONY: deps build build-asan test test-release test-asan clean format bench-micro bench-core
 
 # Installs missing Debian packages when run as root; otherwise says exactly what to run.
 deps:
@@ -54,6 +54,10 @@ bench-micro: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DNEEDLE_BUILD_BENCH=ON
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target needle_microbench
 	$(BUILD_DIR)/bin/needle_microbench
+
+# Engine-core figures on ../shared/data (Wikipedia indexing, query latency through `needle serve`).
+bench-core: build
+	python3 bench/engine_core.py --needle $(BUILD_DIR)/bin/needle
 
 format:
 	find engine -name '*.h' -o -name '*.cc' | xargs clang-format -i

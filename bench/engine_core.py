@@ -96,7 +96,7 @@ def main():
 
     print(f"\nQueries: {queries_path} ({len(queries)} queries), best of {args.rounds} runs each, "
           f"latency measured by this script around one request/response line (includes pipe round trip).\n")
-    tags = sorted({t for q in queries for t in q.get("tags", []) if not t.startswith("num_tokens")})
+    tags = sorted({t for q in queries for t in q.get("tags", []) if ":" not in t and t != "global"})
     print("| command | mean µs | median µs | p99 µs | " + " | ".join(f"{t} mean µs" for t in tags) + " |")
     print("|---|---|---|---|" + "---|" * len(tags))
     for c in commands:

@@ -6,36 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "analysis_test_util.h"
 #include "needle/analysis/analyzer.h"
 
 namespace needle {
 namespace {
 
-using Strings = std::vector<std::string>;
+using namespace analysis_test;
+using analysis_test::texts;  // overloaded below
 
-std::vector<Token> run_custom(std::string_view json, std::string_view text) {
-  AnalyzerRegistry reg;
-  reg.add_custom("t", json);
-  std::vector<Token> out;
-  reg.get("t")->analyze(text, out);
-  return out;
-}
-
-Strings texts(const std::vector<Token>& toks) {
-  Strings s;
-  for (const auto& t : toks) s.push_back(t.text);
-  return s;
-}
-
-Strings texts(std::string_view json, std::string_view text) {
-  return texts(run_custom(json, text));
-}
-
-std::vector<uint32_t> positions(const std::vector<Token>& toks) {
-  std::vector<uint32_t> p;
-  for (const auto& t : toks) p.push_back(t.position);
-  return p;
-}
+Strings texts(std::string_view json, std::string_view text) { return texts(run_custom(json, text)); }
 
 TEST(LowercaseFilter, FullUnicode) {
   const char* def = R"({"tokenizer":"whitespace","filters":[{"type":"lowercase"}]})";

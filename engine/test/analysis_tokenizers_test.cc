@@ -6,43 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "analysis_test_util.h"
 #include "needle/analysis/analyzer.h"
 
 namespace needle {
 namespace {
 
-using Strings = std::vector<std::string>;
+using namespace analysis_test;
+using analysis_test::texts;  // overloaded below
 
-std::vector<Token> run(std::string_view analyzer, std::string_view text) {
-  static const AnalyzerRegistry reg = AnalyzerRegistry::with_builtins();
-  std::vector<Token> out;
-  reg.get(analyzer)->analyze(text, out);
-  return out;
-}
-
-Strings texts(const std::vector<Token>& toks) {
-  Strings s;
-  for (const auto& t : toks) s.push_back(t.text);
-  return s;
-}
-
-Strings texts(std::string_view analyzer, std::string_view text) {
-  return texts(run(analyzer, text));
-}
-
-std::vector<uint32_t> positions(const std::vector<Token>& toks) {
-  std::vector<uint32_t> p;
-  for (const auto& t : toks) p.push_back(t.position);
-  return p;
-}
-
-std::vector<Token> run_custom(std::string_view json, std::string_view text) {
-  AnalyzerRegistry reg;
-  reg.add_custom("t", json);
-  std::vector<Token> out;
-  reg.get("t")->analyze(text, out);
-  return out;
-}
+Strings texts(std::string_view analyzer, std::string_view text) { return texts(run(analyzer, text)); }
 
 bool valid_utf8(std::string_view s) {
   size_t i = 0;

@@ -27,7 +27,7 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
   // Norms of the merged segment, and min/max bounds.
   std::vector<std::vector<uint8_t>> norms(schema.num_fields());
   for (const auto& f : schema.fields()) {
-    bool with_norms = f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms;
+    bool with_norms = segment_files::has_norms(f);
     if (with_norms) norms[f.id].reserve(meta.max_doc);
     for (size_t s = 0; s < sources.size(); ++s) {
       const auto& st = sources[s]->field_stats(f.id);
@@ -64,14 +64,7 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
     if (streams[s].next()) heap.emplace(std::string(streams[s].key()), s);
   }
 
-  ByteWriter post = segment_files::start_file(segment_files::kPostingsKind);
-  ByteWriter pos = segment_files::start_file(segment_files::kPositionsKind);
-  PostingsSerializer serializers[3] = {
-      PostingsSerializer(IndexRecordOption::kBasic, &post, &pos),
-      PostingsSerializer(IndexRecordOption::kFreq, &post, &pos),
-      PostingsSerializer(IndexRecordOption::kPosition, &post, &pos)};
-  TermDictBuilder dict;
-  ByteWriter value;
+  segment_files::SegmentFilesWriter files;
   struct Occ {
     uint32_t doc, tf;
     size_t pos_start;
@@ -89,7 +82,7 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
     }
     std::sort(holders.begin(), holders.end());
     if (key.size() < 2) throw_corrupt("term dictionary", "a key shorter than its field prefix");
-    uint16_t field = static_cast<uint16_t>(static_cast<uint8_t>(key[0]) << 8 | static_cast<uint8_t>(key[1]));
+    uint16_t field = segment_files::key_field(key);
     bool is_exists = key.compare(0, 2, exists_prefix) == 0;
     if (!is_exists && field >= schema.num_fields()) throw_corrupt("term dictionary", "a term of unknown field " + std::to_string(field));
     IndexRecordOption option = is_exists ? IndexRecordOption::kBasic : schema.field(field).options.record;
@@ -119,28 +112,15 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
       meta.fields[target].docs_with_value = static_cast<uint32_t>(occs.size());
     }
     const std::vector<uint8_t>* fnorms = !is_exists && !norms[field].empty() ? &norms[field] : nullptr;
-    PostingsSerializer& ser = serializers[static_cast<int>(option)];
-    ser.new_term();
+    PostingsSerializer& ser = files.start_term(option);
     for (size_t i = 0; i < occs.size(); ++i) {
       const Occ& o = occs[i];
       std::span<const uint32_t> ps;
       if (option == IndexRecordOption::kPosition) ps = std::span<const uint32_t>(all_positions.data() + o.pos_start, o.tf);
       ser.write_doc(o.doc, o.tf, ps, fnorms ? (*fnorms)[o.doc] : 0);
     }
-    TermInfo info = ser.close_term();
-    value.buf().clear();
-    info.encode(value);
-    dict.insert(key, value.span());
+    files.finish_term(key);
   }
-  dir.write_file(meta.file(kTermExt), dict.finish());
-  segment_files::finish_file(dir, meta.file(kPostingsExt), post);
-  segment_files::finish_file(dir, meta.file(kPositionsExt), pos);
-
-  std::vector<std::pair<uint16_t, const std::vector<uint8_t>*>> norm_fields;
-  for (const auto& f : schema.fields()) {
-    if (f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms) norm_fields.emplace_back(f.id, &norms[f.id]);
-  }
-  segment_files::write_norms(dir, meta.file(kNormsExt), meta.max_doc, norm_fields);
 
   DocStoreWriter store(options.store_compression, options.store_block_size, options.zstd_level);
   for (size_t s = 0; s < sources.size(); ++s) {
@@ -153,8 +133,7 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
       }
     }
   }
-  dir.write_file(meta.file(kStoreExt), store.finish());
-  segment_files::write_info(dir, meta.file(kInfoExt), meta.max_doc, meta.fields);
+  files.finish(dir, meta, schema, norms, store.finish());
   return meta;
 }
 

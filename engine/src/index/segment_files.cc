@@ -6,22 +6,29 @@ namespace needle {
 
 namespace segment_files {
 
-void write_norms(Directory& dir, const std::string& name, uint32_t max_doc,
-                 const std::vector<std::pair<uint16_t, const std::vector<uint8_t>*>>& fields) {
+namespace {
+
+void write_norms(Directory& dir, const std::string& name, uint32_t max_doc, const Schema& schema,
+                 const std::vector<std::vector<uint8_t>>& norms) {
   // body: u32 max_doc | u16 count | count x u16 field id | count x max_doc bytes
+  std::vector<uint16_t> fields;
+  for (const auto& f : schema.fields()) {
+    if (has_norms(f)) fields.push_back(f.id);
+  }
   ByteWriter w = start_file(kNormsKind);
   w.u32(max_doc);
   w.u16(static_cast<uint16_t>(fields.size()));
-  for (const auto& [fid, norms] : fields) w.u16(fid);
-  for (const auto& [fid, norms] : fields) {
-    if (norms->size() != max_doc) throw_error(ErrorCode::kInternal, "norms of field " + std::to_string(fid) + " have the wrong length");
-    w.bytes(*norms);
+  for (uint16_t fid : fields) w.u16(fid);
+  for (uint16_t fid : fields) {
+    if (norms.at(fid).size() != max_doc) {
+      throw_error(ErrorCode::kInternal, "norms of field " + std::to_string(fid) + " have the wrong length");
+    }
+    w.bytes(norms[fid]);
   }
   finish_file(dir, name, w);
 }
 
-void write_info(Directory& dir, const std::string& name, uint32_t max_doc,
-                const std::vector<FieldStats>& fields) {
+void write_info(Directory& dir, const std::string& name, uint32_t max_doc, const std::vector<FieldStats>& fields) {
   // body: u32 max_doc | u16 nfields | per field: u64 total_norm, u32 docs_with_value,
   //       u8 has_minmax, [str min, str max]
   ByteWriter w = start_file(kInfoKind);
@@ -37,6 +44,40 @@ void write_info(Directory& dir, const std::string& name, uint32_t max_doc,
     }
   }
   finish_file(dir, name, w);
+}
+
+}  // namespace
+
+SegmentFilesWriter::SegmentFilesWriter()
+    : post_(start_file(kPostingsKind)), pos_(start_file(kPositionsKind)) {
+  serializers_.reserve(3);
+  for (auto opt : {IndexRecordOption::kBasic, IndexRecordOption::kFreq, IndexRecordOption::kPosition}) {
+    serializers_.emplace_back(opt, &post_, &pos_);
+  }
+}
+
+PostingsSerializer& SegmentFilesWriter::start_term(IndexRecordOption option) {
+  current_ = &serializers_.at(static_cast<size_t>(option));
+  current_->new_term();
+  return *current_;
+}
+
+void SegmentFilesWriter::finish_term(std::string_view key) {
+  TermInfo info = current_->close_term();
+  value_.buf().clear();
+  info.encode(value_);
+  dict_.insert(key, value_.span());
+  current_ = nullptr;
+}
+
+void SegmentFilesWriter::finish(Directory& dir, const SegmentMeta& meta, const Schema& schema,
+                                const std::vector<std::vector<uint8_t>>& norms, std::vector<uint8_t> store_file) {
+  dir.write_file(meta.file(kTermExt), dict_.finish());
+  finish_file(dir, meta.file(kPostingsExt), post_);
+  finish_file(dir, meta.file(kPositionsExt), pos_);
+  write_norms(dir, meta.file(kNormsExt), meta.max_doc, schema, norms);
+  dir.write_file(meta.file(kStoreExt), store_file);
+  write_info(dir, meta.file(kInfoExt), meta.max_doc, meta.fields);
 }
 
 }  // namespace segment_files

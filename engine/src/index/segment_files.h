@@ -8,6 +8,7 @@
 #include "needle/common/bytes.h"
 #include "needle/common/envelope.h"
 #include "needle/index/segment.h"
+#include "needle/termdict/termdict.h"
 
 namespace needle::segment_files {
 
@@ -30,9 +31,34 @@ inline void finish_file(Directory& dir, const std::string& name, ByteWriter& w) 
   dir.write_file(name, w.span());
 }
 
-void write_norms(Directory& dir, const std::string& name, uint32_t max_doc,
-                 const std::vector<std::pair<uint16_t, const std::vector<uint8_t>*>>& fields);
-void write_info(Directory& dir, const std::string& name, uint32_t max_doc,
-                const std::vector<FieldStats>& fields);
+// The field id a term-dictionary key belongs to (its first two bytes, big-endian).
+inline uint16_t key_field(std::string_view key) {
+  return static_cast<uint16_t>(static_cast<uint8_t>(key[0]) << 8 | static_cast<uint8_t>(key[1]));
+}
+
+// Text fields that carry norms, in field-id order.
+inline bool has_norms(const FieldEntry& f) {
+  return f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms;
+}
+
+// Writes the component files of one segment. Terms are added in key order:
+//   PostingsSerializer& s = w.start_term(option); s.write_doc(...)...; w.finish_term(key);
+// then finish() writes every file.
+class SegmentFilesWriter {
+ public:
+  SegmentFilesWriter();
+  PostingsSerializer& start_term(IndexRecordOption option);
+  void finish_term(std::string_view key);
+  // `norms[field]` holds one byte per document for each field with norms.
+  void finish(Directory& dir, const SegmentMeta& meta, const Schema& schema,
+              const std::vector<std::vector<uint8_t>>& norms, std::vector<uint8_t> store_file);
+
+ private:
+  ByteWriter post_, pos_;
+  std::vector<PostingsSerializer> serializers_;
+  PostingsSerializer* current_ = nullptr;
+  TermDictBuilder dict_;
+  ByteWriter value_;
+};
 
 }  // namespace needle::segment_files

@@ -184,7 +184,7 @@ void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
     m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
   }
   for (const auto& f : schema.fields()) {
-    if (f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms) {
+    if (segment_files::has_norms(f)) {
       uint8_t id = fieldnorm_to_id(m.token_counts[f.id]);
       m.norms[f.id].push_back(id);
       m.stats[f.id].total_norm += id_to_fieldnorm(id);
@@ -216,21 +216,13 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return *a.first < *b.first; });
 
-  ByteWriter post = segment_files::start_file(segment_files::kPostingsKind);
-  ByteWriter pos = segment_files::start_file(segment_files::kPositionsKind);
-  PostingsSerializer serializers[3] = {
-      PostingsSerializer(IndexRecordOption::kBasic, &post, &pos),
-      PostingsSerializer(IndexRecordOption::kFreq, &post, &pos),
-      PostingsSerializer(IndexRecordOption::kPosition, &post, &pos)};
-  TermDictBuilder dict;
+  segment_files::SegmentFilesWriter files;
   std::vector<uint32_t> positions;
-  ByteWriter value;
   for (auto& [key, t] : sorted) {
-    uint16_t field = static_cast<uint16_t>(static_cast<uint8_t>((*key)[0]) << 8 | static_cast<uint8_t>((*key)[1]));
+    uint16_t field = segment_files::key_field(*key);
     const std::vector<uint8_t>* norms =
         field < m.norms.size() && !m.norms[field].empty() ? &m.norms[field] : nullptr;
-    PostingsSerializer& ser = serializers[static_cast<int>(t->option)];
-    ser.new_term();
+    PostingsSerializer& ser = files.start_term(t->option);
     const uint8_t* p = t->data.data();
     const uint8_t* end = p + t->data.size();
     uint32_t doc = 0;
@@ -253,27 +245,12 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
       }
       ser.write_doc(doc, tf, positions, norms ? (*norms)[doc] : 0);
     }
-    TermInfo info = ser.close_term();
-    value.buf().clear();
-    info.encode(value);
-    dict.insert(*key, value.span());
+    files.finish_term(*key);
     // release memory as we go
     std::vector<uint8_t>().swap(t->data);
   }
   m.terms.clear();
-  dir.write_file(meta.file(kTermExt), dict.finish());
-  segment_files::finish_file(dir, meta.file(kPostingsExt), post);
-  segment_files::finish_file(dir, meta.file(kPositionsExt), pos);
-
-  std::vector<std::pair<uint16_t, const std::vector<uint8_t>*>> norm_fields;
-  for (const auto& f : m.schema.fields()) {
-    if (f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms) {
-      norm_fields.emplace_back(f.id, &m.norms[f.id]);
-    }
-  }
-  segment_files::write_norms(dir, meta.file(kNormsExt), meta.max_doc, norm_fields);
-  dir.write_file(meta.file(kStoreExt), m.store.finish());
-  segment_files::write_info(dir, meta.file(kInfoExt), meta.max_doc, meta.fields);
+  files.finish(dir, meta, m.schema, m.norms, m.store.finish());
   return meta;
 }
 
