@@ -136,7 +136,7 @@ TEST_P(DocStoreCompression, OpenTakesTwoReadsAndOneBlockIsReadOnce) {
       },
       "remote");
   auto r = DocStoreReader::open(FileSlice(reader));
-  EXPECT_LE(reads->load(), 2);
+  EXPECT_LE(reads->load(), 3);  // header, trailer, block index
   reads->store(0);
   // Docs 0..18 share block 0 (19 rows of 101 bytes reach 2000 at the 20th): one read.
   for (uint32_t i = 0; i < 19; ++i) ASSERT_EQ(r.get(i), docs[i]);
@@ -330,12 +330,16 @@ TEST(DocStoreCorruption, RandomMultiByteDamage) {
   }
 }
 
+// Offset of the 32-byte trailer (before the 20-byte envelope footer).
+size_t trailer_at(const std::vector<uint8_t>& f) { return f.size() - 52; }
+
 // Rewrites the checksums the way a malicious (not merely damaged) file would: the block checksums,
-// the prolog/index checksum and the envelope checksum, so only structural checks remain.
+// the trailer/index checksum and the envelope checksum, so only structural checks remain.
 void reseal(std::vector<uint8_t>& f) {
   const size_t size = f.size();
-  uint64_t index_offset = load_u64_le(f.data() + 32);
-  uint32_t num_blocks = load_u32_le(f.data() + 24);
+  const size_t t = trailer_at(f);
+  uint64_t index_offset = load_u64_le(f.data() + t + 16);
+  uint32_t num_blocks = load_u32_le(f.data() + t + 8);
   for (uint32_t i = 0; i < num_blocks; ++i) {
     uint8_t* e = f.data() + index_offset + 28 * i;
     uint64_t off = load_u64_le(e);
@@ -345,9 +349,9 @@ void reseal(std::vector<uint8_t>& f) {
     }
   }
   Checksummer meta;
-  meta.update(std::span<const uint8_t>(f.data() + 16, 24));
-  meta.update(std::span<const uint8_t>(f.data() + index_offset, size - 20 - index_offset));
-  store_u64_le(f.data() + 40, meta.digest());
+  meta.update(std::span<const uint8_t>(f.data() + t, 24));
+  if (index_offset <= t) meta.update(std::span<const uint8_t>(f.data() + index_offset, t - index_offset));
+  store_u64_le(f.data() + t + 24, meta.digest());
   store_u64_le(f.data() + size - 12, checksum64(std::span<const uint8_t>(f.data(), size - 20)));
 }
 
@@ -358,7 +362,7 @@ TEST(DocStoreCorruption, ResealedStructuralDamage) {
   for (Compression c : kAll) {
     auto file = build(c, docs, 10);  // three blocks
     ASSERT_EQ(DocStoreReader::open(slice_of(file)).num_blocks(), 3u);
-    const uint64_t index_offset = load_u64_le(file.data() + 32);
+    const uint64_t index_offset = load_u64_le(file.data() + trailer_at(file) + 16);
     auto entry = [&](std::vector<uint8_t>& f, int i) { return f.data() + index_offset + 28 * i; };
     {
       auto f = file;  // raw size beyond the cap
@@ -381,8 +385,8 @@ TEST(DocStoreCorruption, ResealedStructuralDamage) {
       EXPECT_EQ(code_of(f), ErrorCode::kCorrupt);
     }
     {
-      auto f = file;  // more docs than the prolog says
-      store_u32_le(f.data() + 20, 2);
+      auto f = file;  // more docs than the trailer says
+      store_u32_le(f.data() + trailer_at(f) + 4, 2);
       reseal(f);
       EXPECT_EQ(code_of(f), ErrorCode::kCorrupt);
     }
@@ -394,13 +398,13 @@ TEST(DocStoreCorruption, ResealedStructuralDamage) {
     }
     {
       auto f = file;  // unknown compression
-      f[16] = 9;
+      f[trailer_at(f)] = 9;
       reseal(f);
       EXPECT_EQ(code_of(f), ErrorCode::kCorrupt);
     }
     {
       auto f = file;  // index offset pointing into the footer
-      store_u64_le(f.data() + 32, f.size() - 10);
+      store_u64_le(f.data() + trailer_at(f) + 16, f.size() - 10);
       EXPECT_EQ(code_of(f), ErrorCode::kCorrupt);
     }
     {
@@ -418,14 +422,14 @@ TEST(DocStoreCorruption, DecompressionIsBoundedByTheStatedRawSize) {
   std::vector<uint8_t> bomb(ZSTD_compressBound(zeros.size()));
   bomb.resize(ZSTD_compress(bomb.data(), bomb.size(), zeros.data(), zeros.size(), 1));
   ASSERT_LT(bomb.size(), 500u);
-  const uint64_t index_offset = load_u64_le(file.data() + 32);
+  const uint64_t index_offset = load_u64_le(file.data() + trailer_at(file) + 16);
   uint32_t old_clen = load_u32_le(file.data() + index_offset + 12);
-  // Rebuild: header+prolog, bomb, index, footer.
-  std::vector<uint8_t> f(file.begin(), file.begin() + 48);
+  // Rebuild: header, bomb, index, trailer, footer.
+  std::vector<uint8_t> f(file.begin(), file.begin() + 16);
   f.insert(f.end(), bomb.begin(), bomb.end());
   uint64_t new_index = f.size();
   f.insert(f.end(), file.begin() + static_cast<ptrdiff_t>(index_offset), file.end());
-  store_u64_le(f.data() + 32, new_index);
+  store_u64_le(f.data() + trailer_at(f) + 16, new_index);
   store_u32_le(f.data() + new_index + 12, static_cast<uint32_t>(bomb.size()));
   store_u64_le(f.data() + f.size() - 20, f.size() - 36);
   ASSERT_NE(old_clen, bomb.size());
@@ -445,7 +449,7 @@ TEST(DocStoreCorruption, BlockChecksumCatchesDamageWithoutVerify) {
   for (uint32_t i = 0; i < 50; ++i) docs.push_back(make_doc(40, i));
   auto file = build(Compression::kNone, docs, 1 << 20);
   // Change one byte of a document: uncompressed, so only the block checksum can notice.
-  file[48 + 5] ^= 1;
+  file[16 + 5] ^= 1;
   auto r = DocStoreReader::open(slice_of(file));
   try {
     r.get(0);

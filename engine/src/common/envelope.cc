@@ -24,7 +24,17 @@ void write_envelope_header(ByteWriter& out, uint32_t kind, uint32_t version) {
   out.u32(0);
 }
 
+void write_streamed_envelope_footer(ByteWriter& out, Checksummer& sum) {
+  sum.update(out.span());
+  uint64_t body_len = out.size() - kEnvelopeHeaderSize;
+  uint64_t digest = sum.digest();
+  out.u64(body_len);
+  out.u64(digest);
+  out.u32(kEnvelopeFooterMagic);
+}
+
 void write_envelope_footer(ByteWriter& out, size_t header_pos) {
+  if (out.drained() > 0) throw_error(ErrorCode::kInternal, "write_envelope_footer on a streamed writer");
   const auto& d = out.data();
   uint64_t body_len = d.size() - header_pos - kEnvelopeHeaderSize;
   uint64_t sum = checksum64(std::span<const uint8_t>(d.data() + header_pos, d.size() - header_pos));

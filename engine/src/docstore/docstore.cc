@@ -1,6 +1,8 @@
 // Document store: see docstore.h and docs/format/docstore.md.
 #include "needle/docstore/docstore.h"
 
+#include <functional>
+
 #include <lz4.h>
 #include <zstd.h>
 
@@ -23,10 +25,11 @@ constexpr uint32_t kDocStoreKind = fourcc("DSTO");
 constexpr uint32_t kDocStoreVersion = 1;
 // Prolog: compression u8 | reserved 3 bytes | num_docs u32 | num_blocks u32 | reserved u32 |
 // index_offset u64 | meta checksum u64.
-constexpr size_t kPrologOffset = kEnvelopeHeaderSize;  // 16
-constexpr size_t kPrologSize = 32;
-constexpr size_t kPrologChecksummed = 24;  // the prolog bytes the meta checksum covers
-constexpr size_t kBlocksOffset = kPrologOffset + kPrologSize;  // 48
+constexpr size_t kTrailerSize = 32;       // before the envelope footer
+constexpr size_t kTrailerChecksummed = 24;  // the trailer bytes the meta checksum covers
+constexpr size_t kBlocksOffset = kEnvelopeHeaderSize;  // 16
+constexpr size_t kTailSize = kTrailerSize + kEnvelopeFooterSize;  // 52
+constexpr size_t kSpillBytes = 1 << 20;     // a streaming writer hands over bytes in ~1 MiB pieces
 // Index entry: offset u64 | first_doc u32 | compressed_len u32 | raw_len u32 | checksum u64.
 constexpr size_t kIndexEntrySize = 28;
 constexpr size_t kCacheBlocks = 4;
@@ -186,18 +189,18 @@ DocStoreReader DocStoreReader::open(FileSlice file) {
   st->file = std::move(file);
   const std::string what = st->what();
   const uint64_t size = st->file.size();
-  if (size < kBlocksOffset + kEnvelopeFooterSize) {
+  if (size < kBlocksOffset + kTailSize) {
     throw_corrupt(what, "file of " + std::to_string(size) + " bytes is shorter than the " +
-                            std::to_string(kBlocksOffset + kEnvelopeFooterSize) +
-                            " bytes of an empty store");
+                            std::to_string(kBlocksOffset + kTailSize) + " bytes of an empty store");
   }
 
-  // Read 1: envelope header and prolog.
-  Bytes head = st->file.read(0, kBlocksOffset);
-  check_envelope_header(head.span().first(kEnvelopeHeaderSize), kDocStoreKind, kDocStoreVersion,
-                        kDocStoreVersion, what);
-  const std::string prolog_name = what + " prolog";  // ByteReader keeps a view of the name
-  ByteReader p(head.span().subspan(kPrologOffset), prolog_name);
+  // Read 1: envelope header. Read 2: trailer and envelope footer. Read 3: block index.
+  Bytes head = st->file.read(0, kEnvelopeHeaderSize);
+  check_envelope_header(head.span(), kDocStoreKind, kDocStoreVersion, kDocStoreVersion, what);
+  Bytes tail = st->file.read(size - kTailSize, kTailSize);
+  check_envelope_footer(tail.span().last(kEnvelopeFooterSize), size, what);
+  const std::string trailer_name = what + " trailer";  // ByteReader keeps a view of the name
+  ByteReader p(tail.span().first(kTrailerSize), trailer_name);
   uint8_t comp = p.u8();
   if (!valid_compression(comp)) p.fail("unknown compression " + std::to_string(comp));
   st->compression = static_cast<Compression>(comp);
@@ -213,23 +216,20 @@ DocStoreReader DocStoreReader::open(FileSlice file) {
   if ((num_blocks == 0) != (st->num_docs == 0)) {
     p.fail(std::to_string(st->num_docs) + " documents in " + std::to_string(num_blocks) + " blocks");
   }
-  const uint64_t index_end = size - kEnvelopeFooterSize;
+  const uint64_t index_end = size - kTailSize;
   if (index_offset < kBlocksOffset || index_offset > index_end ||
       index_end - index_offset != static_cast<uint64_t>(num_blocks) * kIndexEntrySize) {
     p.fail("block index at offset " + std::to_string(index_offset) + " for " +
-           std::to_string(num_blocks) + " blocks does not end at the footer (file of " +
+           std::to_string(num_blocks) + " blocks does not end at the trailer (file of " +
            std::to_string(size) + " bytes)");
   }
-
-  // Read 2: block index and footer.
-  Bytes tail = st->file.read(index_offset, size - index_offset);
-  check_envelope_footer(tail.span().last(kEnvelopeFooterSize), size, what);
-  std::span<const uint8_t> index = tail.span().first(tail.size() - kEnvelopeFooterSize);
+  Bytes index_bytes = st->file.read(index_offset, index_end - index_offset);
+  std::span<const uint8_t> index = index_bytes.span();
   {
     Checksummer sum;
-    sum.update(head.span().subspan(kPrologOffset, kPrologChecksummed));
+    sum.update(tail.span().first(kTrailerChecksummed));
     sum.update(index);
-    if (sum.digest() != meta_checksum) throw_corrupt(what, "prolog/block index checksum mismatch");
+    if (sum.digest() != meta_checksum) throw_corrupt(what, "trailer/block index checksum mismatch");
   }
   const std::string index_name = what + " block index";
   ByteReader r(index, index_name);
@@ -350,6 +350,8 @@ struct DocStoreWriter::Impl {
   uint32_t num_docs = 0;
   bool finished = false;
   std::vector<uint8_t> scratch;
+  std::function<void(std::span<const uint8_t>)> sink;  // set: the file streams out as it grows
+  Checksummer file_sum;                                 // of the bytes already streamed
 
   ~Impl() {
     if (zctx != nullptr) ZSTD_freeCCtx(zctx);
@@ -368,6 +370,14 @@ struct DocStoreWriter::Impl {
     b.checksum = checksum64(compressed);
     out.bytes(compressed);
     blocks.push_back(b);
+    if (sink && out.buffered() >= kSpillBytes) spill();
+  }
+
+  // Streams the buffered bytes to the sink.
+  void spill() {
+    file_sum.update(out.span());
+    std::vector<uint8_t> bytes = out.drain();
+    sink(bytes);
   }
 
   void flush() {
@@ -448,7 +458,11 @@ DocStoreWriter::DocStoreWriter(Compression c, size_t block_size, int zstd_level)
   impl_->block_size = std::min<size_t>(block_size, kDocStoreMaxRawBlock);
   impl_->zstd_level = zstd_level;
   write_envelope_header(impl_->out, kDocStoreKind, kDocStoreVersion);
-  impl_->out.buf().resize(kBlocksOffset, 0);  // prolog, written by finish()
+}
+
+void DocStoreWriter::set_sink(std::function<void(std::span<const uint8_t>)> sink) {
+  if (impl_->sink) throw_error(ErrorCode::kInvalidArgument, "doc store writer: sink already set");
+  impl_->sink = std::move(sink);
 }
 
 DocStoreWriter::~DocStoreWriter() = default;
@@ -493,6 +507,7 @@ std::vector<uint8_t> DocStoreWriter::finish() {
   w.flush();
   w.finished = true;
   const uint64_t index_offset = w.out.size();
+  const size_t index_start = w.out.buffered();  // where the index begins in the buffer
   for (const auto& b : w.blocks) {
     w.out.u64(b.offset);
     w.out.u32(b.first_doc);
@@ -500,25 +515,31 @@ std::vector<uint8_t> DocStoreWriter::finish() {
     w.out.u32(b.raw_len);
     w.out.u64(b.checksum);
   }
-  // Prolog.
-  std::vector<uint8_t> prolog;
-  ByteWriter p(&prolog);
-  p.u8(static_cast<uint8_t>(w.compression));
-  p.u8(0);
-  p.u8(0);
-  p.u8(0);
-  p.u32(w.num_docs);
-  p.u32(static_cast<uint32_t>(w.blocks.size()));
-  p.u32(0);
-  p.u64(index_offset);
+  // Trailer: what open() needs, then a checksum of its first 24 bytes and the index.
+  std::vector<uint8_t> trailer;
+  ByteWriter t(&trailer);
+  t.u8(static_cast<uint8_t>(w.compression));
+  t.u8(0);
+  t.u8(0);
+  t.u8(0);
+  t.u32(w.num_docs);
+  t.u32(static_cast<uint32_t>(w.blocks.size()));
+  t.u32(0);
+  t.u64(index_offset);
   Checksummer sum;
-  sum.update(prolog);
-  sum.update(std::span<const uint8_t>(w.out.data().data() + index_offset,
-                                      w.out.size() - index_offset));
-  p.u64(sum.digest());
-  std::memcpy(w.out.buf().data() + kPrologOffset, prolog.data(), kPrologSize);
-  write_envelope_footer(w.out);
-  std::vector<uint8_t> file = w.out.take();
+  sum.update(trailer);
+  sum.update(w.out.span().subspan(index_start));
+  t.u64(sum.digest());
+  w.out.bytes(trailer);
+  std::vector<uint8_t> file;
+  if (w.sink) {
+    write_streamed_envelope_footer(w.out, w.file_sum);
+    std::vector<uint8_t> rest = w.out.drain();
+    w.sink(rest);
+  } else {
+    write_envelope_footer(w.out);
+    file = w.out.take();
+  }
   w.blocks.clear();
   w.blocks.shrink_to_fit();
   return file;

@@ -1,4 +1,7 @@
 #include <simdjson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -184,6 +187,10 @@ void IndexWriter::flush_writer(std::unique_ptr<SegmentWriter>& w) {
   SegmentMeta sm = w->serialize(*dir_, id);
   Pending p{std::move(sm), w->opstamps()};
   w.reset();
+#ifdef __GLIBC__
+  // The in-memory segment is gone; hand its pages back so the process stays near its budget.
+  malloc_trim(0);
+#endif
   std::lock_guard<std::mutex> lock(mu_);
   pending_.push_back(std::move(p));
   ++flush_count_;

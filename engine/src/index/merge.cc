@@ -64,7 +64,7 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
     if (streams[s].next()) heap.emplace(std::string(streams[s].key()), s);
   }
 
-  segment_files::SegmentFilesWriter files;
+  segment_files::SegmentFilesWriter files(dir, id);
   struct Occ {
     uint32_t doc, tf;
     size_t pos_start;
@@ -122,7 +122,12 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
     files.finish_term(key);
   }
 
+  files.finish(meta, schema, norms);
+
+  // The document store streams to its file as the merged blocks are made.
+  auto store_out = dir.create(meta.file(kStoreExt));
   DocStoreWriter store(options.store_compression, options.store_block_size, options.zstd_level);
+  store.set_sink([&store_out](std::span<const uint8_t> bytes) { store_out->write(bytes); });
   for (size_t s = 0; s < sources.size(); ++s) {
     const auto& src = *sources[s];
     if (!src.has_deletes()) {
@@ -133,7 +138,8 @@ SegmentMeta merge_segments(const std::vector<std::shared_ptr<SegmentReader>>& so
       }
     }
   }
-  files.finish(dir, meta, schema, norms, store.finish());
+  store.finish();
+  store_out->finish();
   return meta;
 }
 

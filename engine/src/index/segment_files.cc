@@ -48,11 +48,34 @@ void write_info(Directory& dir, const std::string& name, uint32_t max_doc, const
 
 }  // namespace
 
-SegmentFilesWriter::SegmentFilesWriter()
-    : post_(start_file(kPostingsKind)), pos_(start_file(kPositionsKind)) {
+StreamedFile::StreamedFile(Directory& dir, const std::string& name, uint32_t kind) : out_(dir.create(name)) {
+  write_envelope_header(w_, kind, kSegmentFormatVersion);
+}
+
+void StreamedFile::spill() {
+  sum_.update(w_.span());
+  std::vector<uint8_t> bytes = w_.drain();
+  out_->write(bytes);
+}
+
+void StreamedFile::maybe_spill() {
+  if (w_.buffered() >= (1u << 20)) spill();
+}
+
+void StreamedFile::finish() {
+  write_streamed_envelope_footer(w_, sum_);
+  std::vector<uint8_t> bytes = w_.drain();
+  out_->write(bytes);
+  out_->finish();
+}
+
+SegmentFilesWriter::SegmentFilesWriter(Directory& dir, const std::string& segment_id)
+    : dir_(dir),
+      post_(dir, segment_id + "." + kPostingsExt, kPostingsKind),
+      pos_(dir, segment_id + "." + kPositionsExt, kPositionsKind) {
   serializers_.reserve(3);
   for (auto opt : {IndexRecordOption::kBasic, IndexRecordOption::kFreq, IndexRecordOption::kPosition}) {
-    serializers_.emplace_back(opt, &post_, &pos_);
+    serializers_.emplace_back(opt, &post_.writer(), &pos_.writer());
   }
 }
 
@@ -68,16 +91,17 @@ void SegmentFilesWriter::finish_term(std::string_view key) {
   info.encode(value_);
   dict_.insert(key, value_.span());
   current_ = nullptr;
+  post_.maybe_spill();
+  pos_.maybe_spill();
 }
 
-void SegmentFilesWriter::finish(Directory& dir, const SegmentMeta& meta, const Schema& schema,
-                                const std::vector<std::vector<uint8_t>>& norms, std::vector<uint8_t> store_file) {
-  dir.write_file(meta.file(kTermExt), dict_.finish());
-  finish_file(dir, meta.file(kPostingsExt), post_);
-  finish_file(dir, meta.file(kPositionsExt), pos_);
-  write_norms(dir, meta.file(kNormsExt), meta.max_doc, schema, norms);
-  dir.write_file(meta.file(kStoreExt), store_file);
-  write_info(dir, meta.file(kInfoExt), meta.max_doc, meta.fields);
+void SegmentFilesWriter::finish(const SegmentMeta& meta, const Schema& schema,
+                                const std::vector<std::vector<uint8_t>>& norms) {
+  dir_.write_file(meta.file(kTermExt), dict_.finish());
+  post_.finish();
+  pos_.finish();
+  write_norms(dir_, meta.file(kNormsExt), meta.max_doc, schema, norms);
+  write_info(dir_, meta.file(kInfoExt), meta.max_doc, meta.fields);
 }
 
 }  // namespace segment_files

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "needle/common/bytes.h"
+#include "needle/common/checksum.h"
 #include "needle/common/envelope.h"
 #include "needle/index/segment.h"
 #include "needle/termdict/termdict.h"
@@ -41,20 +42,36 @@ inline bool has_norms(const FieldEntry& f) {
   return f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms;
 }
 
-// Writes the component files of one segment. Terms are added in key order:
-//   PostingsSerializer& s = w.start_term(option); s.write_doc(...)...; w.finish_term(key);
-// then finish() writes every file.
+// A component file written as it grows: its bytes go to the directory in pieces of about 1 MiB,
+// with the envelope checksum kept incrementally, so memory does not grow with the file.
+class StreamedFile {
+ public:
+  StreamedFile(Directory& dir, const std::string& name, uint32_t kind);
+  ByteWriter& writer() { return w_; }
+  void maybe_spill();
+  void finish();
+
+ private:
+  void spill();
+  std::unique_ptr<OutputFile> out_;
+  ByteWriter w_;
+  Checksummer sum_;
+};
+
+// Writes the component files of one segment but the document store. Terms are added in key
+// order:  PostingsSerializer& s = w.start_term(option); s.write_doc(...)...; w.finish_term(key);
+// then finish() completes every file.
 class SegmentFilesWriter {
  public:
-  SegmentFilesWriter();
+  SegmentFilesWriter(Directory& dir, const std::string& segment_id);
   PostingsSerializer& start_term(IndexRecordOption option);
   void finish_term(std::string_view key);
   // `norms[field]` holds one byte per document for each field with norms.
-  void finish(Directory& dir, const SegmentMeta& meta, const Schema& schema,
-              const std::vector<std::vector<uint8_t>>& norms, std::vector<uint8_t> store_file);
+  void finish(const SegmentMeta& meta, const Schema& schema, const std::vector<std::vector<uint8_t>>& norms);
 
  private:
-  ByteWriter post_, pos_;
+  Directory& dir_;
+  StreamedFile post_, pos_;
   std::vector<PostingsSerializer> serializers_;
   PostingsSerializer* current_ = nullptr;
   TermDictBuilder dict_;

@@ -216,7 +216,7 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return *a.first < *b.first; });
 
-  segment_files::SegmentFilesWriter files;
+  segment_files::SegmentFilesWriter files(dir, id);
   std::vector<uint32_t> positions;
   for (auto& [key, t] : sorted) {
     uint16_t field = segment_files::key_field(*key);
@@ -250,7 +250,8 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
     std::vector<uint8_t>().swap(t->data);
   }
   m.terms.clear();
-  files.finish(dir, meta, m.schema, m.norms, m.store.finish());
+  files.finish(meta, m.schema, m.norms);
+  dir.write_file(meta.file(kStoreExt), m.store.finish());
   return meta;
 }
 

@@ -54,12 +54,26 @@ class ByteWriter {
     vint(s.size());
     bytes(s);
   }
-  // Overwrites 4 bytes at `pos` (for back-patching lengths).
+  // Overwrites 4 bytes at absolute offset `pos` (for back-patching lengths); the bytes must not
+  // have been drained.
   void patch_u32(size_t pos, uint32_t v) {
-    for (int i = 0; i < 4; ++i) buf()[pos + i] = static_cast<uint8_t>(v >> (8 * i));
+    if (pos < drained_) throw_error(ErrorCode::kInternal, "patch of drained bytes");
+    for (int i = 0; i < 4; ++i) buf()[pos - drained_ + i] = static_cast<uint8_t>(v >> (8 * i));
   }
 
-  size_t size() const { return ext_ ? ext_->size() : own_.size(); }
+  // Bytes written so far, drained ones included: offsets stay absolute while a writer streams.
+  size_t size() const { return drained_ + (ext_ ? ext_->size() : own_.size()); }
+  // Hands over the buffered bytes (for streaming them to a file) and forgets them; data() then
+  // holds only what is written afterwards.
+  std::vector<uint8_t> drain() {
+    std::vector<uint8_t> out;
+    out.swap(buf());
+    drained_ += out.size();
+    buf().reserve(out.capacity());
+    return out;
+  }
+  size_t drained() const { return drained_; }
+  size_t buffered() const { return ext_ ? ext_->size() : own_.size(); }
   const std::vector<uint8_t>& data() const { return ext_ ? *ext_ : own_; }
   std::vector<uint8_t>& buf() { return ext_ ? *ext_ : own_; }
   std::vector<uint8_t> take() { return std::move(buf()); }
@@ -75,6 +89,7 @@ class ByteWriter {
 
   std::vector<uint8_t> own_;
   std::vector<uint8_t>* ext_ = nullptr;
+  size_t drained_ = 0;
 };
 
 class ByteReader {

@@ -31,6 +31,11 @@ void write_envelope_header(ByteWriter& out, uint32_t kind, uint32_t version);
 // Appends the footer; `header_pos` is where write_envelope_header wrote.
 void write_envelope_footer(ByteWriter& out, size_t header_pos = 0);
 
+class Checksummer;
+// For a file streamed out in pieces: `sum` has seen every byte written so far except what is
+// still buffered in `out`; appends the footer to `out` (after adding the buffered bytes to `sum`).
+void write_streamed_envelope_footer(ByteWriter& out, Checksummer& sum);
+
 struct EnvelopeInfo {
   uint32_t version = 0;
   std::span<const uint8_t> body;  // the bytes between header and footer

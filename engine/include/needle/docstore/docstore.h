@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -59,6 +60,10 @@ class DocStoreWriter {
   // The whole file (envelope kind "DSTO", version 1). The writer is spent afterwards: any
   // further call throws kInvalidArgument.
   std::vector<uint8_t> finish();
+  // Streams the file to `sink` as it is written (in pieces of about 1 MiB), so the writer holds
+  // only the open block and the block index; finish() then hands the last bytes to the sink and
+  // returns nothing. Call before the first add().
+  void set_sink(std::function<void(std::span<const uint8_t>)> sink);
 
  private:
   struct Impl;
