@@ -50,10 +50,11 @@ test-asan: build-asan
 # Every test, in the release build and under ASan+UBSan.
 test: test-release test-asan
 
+# Google Benchmark micro-benchmarks of the engine's hot loops (engine/bench/*_bench.cc).
 bench-micro: deps
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DNEEDLE_BUILD_BENCH=ON
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target needle_microbench
-	$(BUILD_DIR)/bin/needle_microbench
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNEEDLE_BUILD_BENCH=ON -DNEEDLE_BUILD_TESTS=OFF
+	cmake --build build-bench -j $(JOBS) --target needle_microbench
+	build-bench/bin/needle_microbench
 
 # Engine-core figures on ../shared/data (Wikipedia indexing, query latency through `needle serve`).
 bench-core: build

@@ -28,12 +28,15 @@ const char* kSchema = R"({"fields":[
   {"name":"ts","type":"timestamp"},
   {"name":"ip","type":"ip"},
   {"name":"flag","type":"bool"},
+  {"name":"u","type":"u64"},
+  {"name":"b","type":"bytes"},
   {"name":"note","type":"text","indexed":false,"stored":true}
 ]})";
 
 const std::vector<std::string> kWords = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta",
                                          "theta", "iota", "kappa", "Lambda", "mu", "alphabet", "betamax",
                                          "gammon", "deltas", "user_name", "error.log", "Über", "naïve"};
+const char* kBlobs[] = {"AAE=", "AAI=", "/w==", "aGVsbG8="};
 const std::vector<std::string> kTags = {"red", "green", "blue", "Red", "light blue", "x:y", ""};
 
 // ---- the reference model ------------------------------------------------------------------
@@ -351,6 +354,8 @@ struct Gen {
     if (coin(0.6)) j += ",\"ip\":\"10.0." + std::to_string(pick(3)) + "." + std::to_string(pick(5)) + "\"";
     if (coin(0.5)) j += std::string(",\"flag\":") + (coin() ? "true" : "false");
     if (coin(0.3)) j += ",\"note\":" + str(text(3));
+    if (coin(0.5)) j += ",\"u\":" + std::to_string(pick(30) * 1000000007ull);
+    if (coin(0.4)) j += ",\"b\":\"" + std::string(kBlobs[pick(4)]) + "\"";
     return j + "}";
   }
 
@@ -360,7 +365,7 @@ struct Gen {
     return w;
   }
   std::string leaf() {
-    switch (pick(24)) {
+    switch (pick(27)) {
       case 0: return "body:" + lw();
       case 1: return "title:" + lw();
       case 2: return lw();
@@ -384,6 +389,9 @@ struct Gen {
       case 20: return "*";
       case 21: return "body:\"" + lw() + " " + lw().substr(0, 2) + "\"*";
       case 22: return "n:" + std::to_string(static_cast<int>(pick(41)) - 20);
+      case 23: return "u:[" + std::to_string(pick(15) * 1000000007ull) + " TO " + std::to_string(pick(30) * 1000000007ull) + "]";
+      case 24: return "b:\"" + std::string(kBlobs[pick(4)]) + "\"";
+      case 25: return "u:>" + std::to_string(pick(30) * 1000000007ull);
       default: return "\"" + lw() + " " + lw() + "\"";
     }
   }
