@@ -53,7 +53,10 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
     const SegmentReader& seg = *segments_[s];
     auto scorer = search::build_scorer(q, seg, stats, 1.0f);
     const bool deletes = seg.has_deletes();
+    const uint32_t max_doc = seg.max_doc();
     for (uint32_t d = scorer->doc(); d != kTerminated; d = scorer->advance()) {
+      // Scores read per-document arrays; a doc id past the segment can only come from damage.
+      if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d) + " of " + std::to_string(max_doc));
       if (deletes && seg.is_deleted(d)) continue;
       ++result.count;
       if (k == 0 && each == nullptr) continue;
@@ -100,7 +103,7 @@ DocMatcher make_doc_matcher(QueryPtr query, const Schema& schema) {
     one.push_back(std::shared_ptr<SegmentReader>(std::shared_ptr<SegmentReader>{}, const_cast<SegmentReader*>(&seg)));
     search::Stats stats(one, copy, Bm25Params{});
     auto scorer = search::build_scorer(*query, seg, stats, 1.0f);
-    for (uint32_t d = scorer->doc(); d != kTerminated; d = scorer->advance()) docs.push_back(d);
+    for (uint32_t d = scorer->doc(); d != kTerminated && d < seg.max_doc(); d = scorer->advance()) docs.push_back(d);
   };
 }
 
