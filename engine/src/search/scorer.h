@@ -15,9 +15,15 @@
 
 namespace needle::search {
 
+// Two-phase iteration: doc()/advance()/seek() may walk an approximation (a superset of the
+// matches, e.g. the documents holding every term of a phrase); matches() confirms the current
+// document. Callers call matches() before score() and before counting a document.
 class Scorer {
  public:
   virtual ~Scorer() = default;
+  virtual bool matches() { return true; }
+  // True when every document the iteration stops on matches (no confirmation needed).
+  virtual bool exact() const { return true; }
   virtual uint32_t doc() const = 0;
   virtual uint32_t advance() = 0;
   // First doc >= target; target may be <= doc(), in which case doc() is returned.

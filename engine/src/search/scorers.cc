@@ -162,6 +162,19 @@ class ConjunctionScorer final : public Scorer {
     if (doc_ == kTerminated || t <= doc_) return doc_;
     return doc_ = align(c_[0]->seek(t));
   }
+  bool exact() const override {
+    for (const auto& c : c_) {
+      if (!c->exact()) return false;
+    }
+    return true;
+  }
+  // Confirms the children (cheapest first) only once all of them sit on the document.
+  bool matches() override {
+    for (auto& c : c_) {
+      if (!c->matches()) return false;
+    }
+    return true;
+  }
   float score() override {
     float s = 0;
     for (auto& c : c_) s += c->score();
@@ -192,7 +205,7 @@ class ConjunctionScorer final : public Scorer {
 
 class DisjunctionScorer final : public Scorer {
  public:
-  explicit DisjunctionScorer(std::vector<ScorerPtr> children) : c_(std::move(children)) {
+  explicit DisjunctionScorer(std::vector<ScorerPtr> children) : c_(std::move(children)), matched_(c_.size(), 0) {
     cost_ = 0;
     for (auto& c : c_) cost_ += c->cost();
     doc_ = min_doc();
@@ -211,10 +224,25 @@ class DisjunctionScorer final : public Scorer {
     }
     return doc_ = min_doc();
   }
+  bool matches() override {
+    bool any = false;
+    for (size_t i = 0; i < c_.size(); ++i) {
+      matched_[i] = c_[i]->doc() == doc_ && c_[i]->matches();
+      any |= matched_[i] != 0;
+    }
+    return any;
+  }
+  bool exact() const override {
+    for (const auto& c : c_) {
+      if (!c->exact()) return false;
+    }
+    return true;
+  }
+  // Valid after matches() returned true for this document.
   float score() override {
     float s = 0;
-    for (auto& c : c_) {
-      if (c->doc() == doc_) s += c->score();
+    for (size_t i = 0; i < c_.size(); ++i) {
+      if (matched_[i]) s += c_[i]->score();
     }
     return s;
   }
@@ -227,6 +255,7 @@ class DisjunctionScorer final : public Scorer {
     return m;
   }
   std::vector<ScorerPtr> c_;
+  std::vector<uint8_t> matched_;
   uint64_t cost_;
   uint32_t doc_;
 };
@@ -237,11 +266,13 @@ class ReqOptScorer final : public Scorer {
   uint32_t doc() const override { return req_->doc(); }
   uint32_t advance() override { return req_->advance(); }
   uint32_t seek(uint32_t t) override { return req_->seek(t); }
+  bool matches() override { return req_->matches(); }
+  bool exact() const override { return req_->exact(); }
   float score() override {
     float s = req_->score();
     uint32_t d = req_->doc();
     if (opt_->doc() < d) opt_->seek(d);
-    if (opt_->doc() == d) s += opt_->score();
+    if (opt_->doc() == d && opt_->matches()) s += opt_->score();
     return s;
   }
   uint64_t cost() const override { return req_->cost(); }
@@ -252,7 +283,10 @@ class ReqOptScorer final : public Scorer {
 
 class ExclusionScorer final : public Scorer {
  public:
-  ExclusionScorer(ScorerPtr main, ScorerPtr excl) : main_(std::move(main)), excl_(std::move(excl)) { skip(); }
+  ExclusionScorer(ScorerPtr main, ScorerPtr excl, bool excl_is_exact)
+      : main_(std::move(main)), excl_(std::move(excl)), excl_is_exact_(excl_is_exact) {
+    skip();
+  }
   uint32_t doc() const override { return main_->doc(); }
   uint32_t advance() override {
     main_->advance();
@@ -262,20 +296,29 @@ class ExclusionScorer final : public Scorer {
     main_->seek(t);
     return skip();
   }
+  bool exact() const override { return main_->exact() && excl_is_exact_; }
+  bool matches() override {
+    if (!main_->matches()) return false;
+    uint32_t d = main_->doc();
+    if (excl_->doc() < d) excl_->seek(d);
+    return !(excl_->doc() == d && excl_->matches());
+  }
   float score() override { return main_->score(); }
   uint64_t cost() const override { return main_->cost(); }
 
  private:
+  // Skips documents the exclusion's approximation is sure about (it needs no confirmation).
   uint32_t skip() {
     uint32_t d = main_->doc();
     while (d != kTerminated) {
       if (excl_->doc() < d) excl_->seek(d);
-      if (excl_->doc() != d) break;
+      if (excl_->doc() != d || !excl_is_exact_) break;
       d = main_->advance();
     }
     return d;
   }
   ScorerPtr main_, excl_;
+  bool excl_is_exact_;
 };
 
 // ---- phrases ----------------------------------------------------------------------------------
@@ -319,23 +362,32 @@ class PhraseScorer final : public Scorer {
     order_.resize(slots_.size());
     for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
     std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return slots_[a].cost() < slots_[b].cost(); });
-    doc_ = find(slots_[order_[0]].doc());
+    doc_ = align(slots_[order_[0]].doc());
   }
   uint32_t doc() const override { return doc_; }
   uint32_t advance() override {
     if (doc_ == kTerminated) return doc_;
-    return doc_ = find(slots_[order_[0]].seek(doc_ + 1));
+    return doc_ = align(slots_[order_[0]].seek(doc_ + 1));
   }
   uint32_t seek(uint32_t t) override {
     if (doc_ == kTerminated || t <= doc_) return doc_;
-    return doc_ = find(slots_[order_[0]].seek(t));
+    return doc_ = align(slots_[order_[0]].seek(t));
+  }
+  bool exact() const override { return false; }
+  // Reads positions only here, for documents that every other clause has already accepted.
+  bool matches() override {
+    if (checked_ != doc_) {
+      checked_ = doc_;
+      freq_ = phrase_freq(doc_);
+    }
+    return freq_ > 0;
   }
   float score() override { return bm25_.score(doc_, freq_); }
   uint64_t cost() const override { return slots_[order_[0]].cost(); }
 
  private:
-  // Aligns all slots on a doc >= target that has the phrase.
-  uint32_t find(uint32_t target) {
+  // The first doc >= target holding every term (the approximation).
+  uint32_t align(uint32_t target) {
     while (target != kTerminated) {
       bool aligned = true;
       for (size_t k = 1; k < order_.size(); ++k) {
@@ -346,10 +398,7 @@ class PhraseScorer final : public Scorer {
           break;
         }
       }
-      if (!aligned) continue;
-      freq_ = phrase_freq(target);
-      if (freq_ > 0) return target;
-      target = slots_[order_[0]].seek(target + 1);
+      if (aligned) return target;
     }
     return kTerminated;
   }
@@ -396,6 +445,7 @@ class PhraseScorer final : public Scorer {
   std::vector<std::vector<uint32_t>> pos_;
   std::vector<uint32_t> tmp_;
   uint32_t freq_ = 0;
+  uint32_t checked_ = kTerminated;
   uint32_t doc_ = kTerminated;
 };
 
@@ -534,7 +584,8 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
       }
       if (!must_not.empty()) {
         ScorerPtr ex = must_not.size() == 1 ? std::move(must_not[0]) : std::make_unique<DisjunctionScorer>(std::move(must_not));
-        base = std::make_unique<ExclusionScorer>(std::move(base), std::move(ex));
+        bool ex_exact = ex->exact();
+        base = std::make_unique<ExclusionScorer>(std::move(base), std::move(ex), ex_exact);
       }
       return base;
     }

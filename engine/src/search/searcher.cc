@@ -58,6 +58,7 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       // Scores read per-document arrays; a doc id past the segment can only come from damage.
       if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d) + " of " + std::to_string(max_doc));
       if (deletes && seg.is_deleted(d)) continue;
+      if (!scorer->matches()) continue;
       ++result.count;
       if (k == 0 && each == nullptr) continue;
       Hit h{scorer->score(), static_cast<uint32_t>(s), d, bases_[s] + d};
@@ -103,7 +104,9 @@ DocMatcher make_doc_matcher(QueryPtr query, const Schema& schema) {
     one.push_back(std::shared_ptr<SegmentReader>(std::shared_ptr<SegmentReader>{}, const_cast<SegmentReader*>(&seg)));
     search::Stats stats(one, copy, Bm25Params{});
     auto scorer = search::build_scorer(*query, seg, stats, 1.0f);
-    for (uint32_t d = scorer->doc(); d != kTerminated && d < seg.max_doc(); d = scorer->advance()) docs.push_back(d);
+    for (uint32_t d = scorer->doc(); d != kTerminated && d < seg.max_doc(); d = scorer->advance()) {
+      if (scorer->matches()) docs.push_back(d);
+    }
   };
 }
 
