@@ -455,6 +455,12 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
     auto top = searcher.top_k_with_count(*q, k);
     ASSERT_EQ(top.count, expected.size());
     ASSERT_EQ(top.hits.size(), std::min(k, expected.size()));
+    // top-k without a count takes the skipping paths (block-max, MaxScore): same scores
+    auto fast = searcher.top_k(*q, k);
+    ASSERT_EQ(fast.size(), top.hits.size());
+    for (size_t i = 0; i < fast.size(); ++i) {
+      ASSERT_NEAR(fast[i].score, top.hits[i].score, 1e-5 * std::max(1.0f, top.hits[i].score)) << "rank " << i;
+    }
     if (compare_scores) {
       std::vector<double> best;
       for (const auto& [id, s] : expected) best.push_back(s);

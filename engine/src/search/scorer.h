@@ -67,6 +67,14 @@ struct Bm25 {
 
 ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& stats, float boost);
 
+// Upper bound of Bm25::score over a block whose largest term frequency is `max_tf` and smallest
+// norm id `min_norm` (a smaller norm gives a larger score).
+inline float block_upper_bound(const Bm25& bm, uint32_t max_tf, uint8_t min_norm) {
+  float k = bm.norms ? bm.cache[min_norm] : bm.k_no_norm;
+  float t = static_cast<float>(max_tf);
+  return bm.weight * t / (t + k);
+}
+
 // All documents of the segment that a multi-term query matches, as a bitset.
 std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg);
 

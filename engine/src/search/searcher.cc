@@ -1,6 +1,8 @@
 #include "needle/search/searcher.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <queue>
 
 #include "needle/split/split.h"
@@ -41,12 +43,173 @@ struct HitOrder {  // "a is better than b"
     return a.global_doc < b.global_doc;
   }
 };
+
+// The best k hits seen so far.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) {}
+  // A score below this cannot enter (allowing for float rounding in upper bounds).
+  float threshold() const {
+    if (heap_.size() < k_) return -std::numeric_limits<float>::infinity();
+    float t = heap_.top().score;
+    return t - std::abs(t) * 1e-6f;
+  }
+  void offer(const Hit& h) {
+    if (heap_.size() < k_) {
+      heap_.push(h);
+    } else if (HitOrder()(h, heap_.top())) {
+      heap_.pop();
+      heap_.push(h);
+    }
+  }
+  std::vector<Hit> take() {
+    std::vector<Hit> out;
+    out.reserve(heap_.size());
+    while (!heap_.empty()) {
+      out.push_back(heap_.top());
+      heap_.pop();
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  size_t k_;
+  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap_;  // top: the worst kept hit
+};
+
+// Unwraps boosts: the term under them and the product of the boosts, if `q` is a boosted term.
+const Query* boosted_term(const Query& q, float& boost) {
+  const Query* cur = &q;
+  boost = 1.0f;
+  while (cur->kind == Query::Kind::kBoost) {
+    boost *= cur->boost;
+    cur = cur->inner.get();
+  }
+  return cur->kind == Query::Kind::kTerm ? cur : nullptr;
+}
+
+// A pure disjunction of (boosted) terms: its terms and boosts, else empty.
+std::vector<std::pair<const Query*, float>> term_union(const Query& q) {
+  std::vector<std::pair<const Query*, float>> out;
+  if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
+  for (const auto& [occur, sub] : q.clauses) {
+    float boost;
+    const Query* t = boosted_term(*sub, boost);
+    if (occur != Occur::kShould || t == nullptr || boost <= 0) return {};
+    out.emplace_back(t, boost);
+  }
+  return out;
+}
+
+struct TermCursor {
+  SegmentPostings postings;
+  search::Bm25 bm25;
+  float max_score;  // over the whole list
+};
+
 }  // namespace
+
+// Top-k of one term: blocks whose best possible score cannot enter the top k are skipped
+// without decoding (block-max).
+static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const Query& term, float boost,
+                       const search::Stats& stats, TopK& top) {
+  std::string key = term_key(term.field, term.term);
+  auto ti = seg.term_info(key);
+  if (!ti) return;
+  const auto& f = seg.schema().field(term.field);
+  SegmentPostings p = seg.postings(*ti, f.options.record);
+  search::Bm25 bm(stats.idf(key), boost, term.field, seg, stats);
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  uint32_t d = p.doc();
+  while (d != kTerminated) {
+    uint32_t max_tf = p.block_max_term_freq();
+    if (max_tf > 0 && search::block_upper_bound(bm, max_tf, p.block_min_fieldnorm_id()) < top.threshold()) {
+      uint32_t last = p.block_last_doc();
+      if (last == kTerminated) break;
+      d = p.seek(last + 1);
+      continue;
+    }
+    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{bm.score(d, p.term_freq()), seg_index, d, base + d});
+    d = p.advance();
+  }
+}
+
+// Top-k of a union of terms by MaxScore: terms whose summed best scores cannot reach the
+// threshold only confirm candidates found by the others ("essential") terms.
+static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                        const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                        TopK& top) {
+  std::vector<TermCursor> cur;
+  for (const auto& [t, boost] : terms) {
+    std::string key = term_key(t->field, t->term);
+    auto ti = seg.term_info(key);
+    if (!ti) continue;
+    const auto& f = seg.schema().field(t->field);
+    search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
+    // tf / (tf + K) < 1, so the term's weight bounds every score of the list.
+    float bound = bm.weight;
+    cur.push_back(TermCursor{seg.postings(*ti, f.options.record), bm, bound});
+  }
+  if (cur.empty()) return;
+  std::sort(cur.begin(), cur.end(), [](const TermCursor& a, const TermCursor& b) { return a.max_score < b.max_score; });
+  const size_t n = cur.size();
+  std::vector<float> prefix(n);  // prefix[i]: sum of max_score of cur[0..i]
+  float acc = 0;
+  for (size_t i = 0; i < n; ++i) prefix[i] = acc += cur[i].max_score;
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  for (;;) {
+    const float theta = top.threshold();
+    size_t first_essential = 0;
+    while (first_essential < n && prefix[first_essential] < theta) ++first_essential;
+    if (first_essential == n) return;  // no document can enter any more
+    uint32_t d = kTerminated;
+    for (size_t i = first_essential; i < n; ++i) d = std::min(d, cur[i].postings.doc());
+    if (d == kTerminated) return;
+    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+    float score = 0;
+    for (size_t i = first_essential; i < n; ++i) {
+      auto& c = cur[i];
+      if (c.postings.doc() == d) {
+        score += c.bm25.score(d, c.postings.term_freq());
+        c.postings.advance();
+      }
+    }
+    for (size_t i = first_essential; i-- > 0;) {
+      if (score + prefix[i] < theta) break;
+      auto& c = cur[i];
+      if (c.postings.doc() < d) c.postings.seek(d);
+      if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+    }
+    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{score, seg_index, d, base + d});
+  }
+}
 
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
   search::Stats stats(segments_, schema_, params_);
   SearchResult result;
+  // Top-k without a count need not visit every match.
+  if (k > 0 && !want_count && each == nullptr) {
+    float boost;
+    const Query* term = boosted_term(q, boost);
+    auto terms = term_union(q);
+    if ((term != nullptr && boost > 0) || !terms.empty()) {
+      TopK top(k);
+      for (size_t s = 0; s < segments_.size(); ++s) {
+        if (term != nullptr) {
+          top_k_term(*segments_[s], static_cast<uint32_t>(s), bases_[s], *term, boost, stats, top);
+        } else {
+          top_k_union(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top);
+        }
+      }
+      result.hits = top.take();
+      return result;
+    }
+  }
   // min-heap of the best k: the top is the worst kept hit
   std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap;
   for (size_t s = 0; s < segments_.size(); ++s) {
@@ -84,7 +247,21 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
 
 std::vector<Hit> Searcher::top_k(const Query& q, size_t k) const { return run(q, k, false, nullptr).hits; }
 
-uint64_t Searcher::count(const Query& q) const { return run(q, 0, true, nullptr).count; }
+uint64_t Searcher::count(const Query& q) const {
+  // Counts that need no iteration: all documents, and one term when nothing is deleted.
+  bool any_deletes = false;
+  for (const auto& s : segments_) any_deletes |= s->has_deletes();
+  if (q.kind == Query::Kind::kAll) return num_docs();
+  if (q.kind == Query::Kind::kTerm && !any_deletes) {
+    uint64_t n = 0;
+    std::string key = term_key(q.field, q.term);
+    for (const auto& s : segments_) {
+      if (auto ti = s->term_info(key)) n += ti->doc_freq;
+    }
+    return n;
+  }
+  return run(q, 0, true, nullptr).count;
+}
 
 SearchResult Searcher::top_k_with_count(const Query& q, size_t k) const { return run(q, k, true, nullptr); }
 
