@@ -188,16 +188,53 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   }
 }
 
+// Count of a union of terms: each term's postings OR-ed into a bitset, block by block, then
+// counted (deleted documents masked out).
+static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms) {
+  const uint32_t max_doc = seg.max_doc();
+  std::vector<uint64_t> bits((max_doc + 63) / 64, 0);
+  for (const auto& [t, boost] : terms) {
+    auto ti = seg.term_info(term_key(t->field, t->term));
+    if (!ti) continue;
+    SegmentPostings p = seg.postings(*ti, seg.schema().field(t->field).options.record);
+    while (p.doc() != kTerminated) {
+      for (uint32_t d : p.block_docs()) {
+        if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+        bits[d >> 6] |= 1ULL << (d & 63);
+      }
+      p.next_block();
+    }
+  }
+  const auto& del = seg.deleted_bitset();
+  uint64_t n = 0;
+  for (size_t w = 0; w < bits.size(); ++w) {
+    uint64_t word = bits[w];
+    if (!del.empty()) {
+      uint64_t dead = 0;
+      for (size_t b = 0; b < 8 && w * 8 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[w * 8 + b]) << (8 * b);
+      word &= ~dead;
+    }
+    n += static_cast<uint64_t>(__builtin_popcountll(word));
+  }
+  return n;
+}
+
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
   search::Stats stats(segments_, schema_, params_);
   SearchResult result;
-  // Top-k without a count need not visit every match.
-  if (k > 0 && !want_count && each == nullptr) {
+  // Top-k need not visit every match; a count of a union is a bitset count.
+  if (k > 0 && each == nullptr) {
     float boost;
     const Query* term = boosted_term(q, boost);
     auto terms = term_union(q);
     if ((term != nullptr && boost > 0) || !terms.empty()) {
+      if (want_count) {
+        result.count = term != nullptr ? count(*term) : 0;
+        if (term == nullptr) {
+          for (const auto& seg : segments_) result.count += count_union(*seg, terms);
+        }
+      }
       TopK top(k);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (term != nullptr) {
@@ -258,6 +295,12 @@ uint64_t Searcher::count(const Query& q) const {
     for (const auto& s : segments_) {
       if (auto ti = s->term_info(key)) n += ti->doc_freq;
     }
+    return n;
+  }
+  auto terms = term_union(q);
+  if (!terms.empty()) {
+    uint64_t n = 0;
+    for (const auto& seg : segments_) n += count_union(*seg, terms);
     return n;
   }
   return run(q, 0, true, nullptr).count;
