@@ -4,6 +4,7 @@
 #include "needle/index/segment.h"
 #include "needle/termdict/termdict.h"
 #include "segment_files.h"
+#include "term_table.h"
 
 namespace needle {
 
@@ -46,7 +47,7 @@ void close_doc(TermBuf& t) {
   if (t.option == IndexRecordOption::kPosition) t.data.push_back(0);
 }
 
-constexpr size_t kEntryOverhead = 96;  // hash node, key and vector headers
+constexpr size_t kEntryOverhead = sizeof(TermBuf);  // per term, beside its key and postings
 
 }  // namespace
 
@@ -54,7 +55,8 @@ struct SegmentWriter::Impl {
   const Schema& schema;
   WriterOptions options;
   std::vector<std::shared_ptr<const Analyzer>> analyzers;  // per field (text only)
-  std::unordered_map<std::string, TermBuf> terms;
+  TermTable table;             // term key -> term number
+  std::vector<TermBuf> terms;  // by term number
   std::vector<std::vector<uint8_t>> norms;  // per field (text with norms), one byte per doc
   std::vector<FieldStats> stats;
   DocStoreWriter store;
@@ -83,13 +85,14 @@ struct SegmentWriter::Impl {
   }
 
   void add_occurrence(uint32_t doc, uint32_t pos, IndexRecordOption option) {
-    auto it = terms.find(key);
-    if (it == terms.end()) {
-      it = terms.emplace(key, TermBuf{}).first;
-      it->second.option = option;
-      memory += key.size() + kEntryOverhead;
+    bool inserted;
+    const uint32_t index = table.find_or_insert(key, inserted);
+    if (inserted) {
+      terms.emplace_back();
+      terms.back().option = option;
+      memory += kEntryOverhead;
     }
-    TermBuf& t = it->second;
+    TermBuf& t = terms[index];
     size_t before = t.data.capacity();
     if (t.last_doc != doc) {
       close_doc(t);
@@ -138,7 +141,8 @@ SegmentWriter::SegmentWriter(const Schema& schema, const AnalyzerRegistry& analy
 SegmentWriter::~SegmentWriter() = default;
 
 size_t SegmentWriter::memory_usage() const {
-  return impl_->memory + impl_->store.memory_usage() + opstamps_.capacity() * 8 +
+  return impl_->memory + impl_->table.memory_usage() + impl_->terms.capacity() * sizeof(TermBuf) +
+         impl_->store.memory_usage() + opstamps_.capacity() * 8 +
          num_docs_ * impl_->schema.num_fields();
 }
 
@@ -207,19 +211,21 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
   meta.max_doc = num_docs_;
   meta.fields = m.stats;
 
-  std::vector<std::pair<const std::string*, TermBuf*>> sorted;
-  sorted.reserve(m.terms.size());
-  for (auto& [k, t] : m.terms) {
-    close_doc(t);
-    sorted.emplace_back(&k, &t);
+  // Term numbers in key order.
+  std::vector<uint32_t> sorted(m.terms.size());
+  for (uint32_t i = 0; i < sorted.size(); ++i) {
+    close_doc(m.terms[i]);
+    sorted[i] = i;
   }
   std::sort(sorted.begin(), sorted.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+            [&m](uint32_t a, uint32_t b) { return m.table.key(a) < m.table.key(b); });
 
   segment_files::SegmentFilesWriter files(dir, id);
   std::vector<uint32_t> positions;
-  for (auto& [key, t] : sorted) {
-    uint16_t field = segment_files::key_field(*key);
+  for (uint32_t index : sorted) {
+    TermBuf* t = &m.terms[index];
+    const std::string_view key = m.table.key(index);
+    uint16_t field = segment_files::key_field(key);
     const std::vector<uint8_t>* norms =
         field < m.norms.size() && !m.norms[field].empty() ? &m.norms[field] : nullptr;
     PostingsSerializer& ser = files.start_term(t->option);
@@ -245,11 +251,12 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
       }
       ser.write_doc(doc, tf, positions, norms ? (*norms)[doc] : 0);
     }
-    files.finish_term(*key);
+    files.finish_term(key);
     // release memory as we go
     std::vector<uint8_t>().swap(t->data);
   }
   m.terms.clear();
+  m.terms.shrink_to_fit();
   files.finish(meta, m.schema, m.norms);
   dir.write_file(meta.file(kStoreExt), m.store.finish());
   return meta;
