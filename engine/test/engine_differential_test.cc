@@ -480,7 +480,7 @@ void run_differential(uint64_t seed, size_t num_docs, unsigned threads, bool use
   Schema schema = Schema::from_json(kSchema);
   auto analyzers = analyzers_for(schema);
   Gen gen(seed);
-  Reference ref{schema, *analyzers, {}, {}};
+  Reference ref{schema, *analyzers, {}, {}, {}, {}};
   std::shared_ptr<Directory> dir = new_ram_directory();
   IndexWriterOptions opts;
   opts.num_threads = threads;
