@@ -45,12 +45,7 @@ public final class IndexWriter extends NativeHandle {
   }
 
   public synchronized Schema schema() {
-    long h = acquire();
-    try {
-      return Schema.fromJson(NativeIndexWriter.schemaJson(h));
-    } finally {
-      release();
-    }
+    return withHandle(h -> Schema.fromJson(NativeIndexWriter.schemaJson(h)));
   }
 
   /**
@@ -58,12 +53,7 @@ public final class IndexWriter extends NativeHandle {
    * that does not fit the schema throws NeedleException(DOCUMENT) and is not added.
    */
   public synchronized long addDocumentJson(String json) {
-    long h = acquire();
-    try {
-      return NativeIndexWriter.addDocumentJson(h, json);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.addDocumentJson(h, json));
   }
 
   /**
@@ -71,12 +61,7 @@ public final class IndexWriter extends NativeHandle {
    * line). Returns how many were added.
    */
   public synchronized long addDocumentsJson(String ndjson) {
-    long h = acquire();
-    try {
-      return NativeIndexWriter.addDocumentsJson(h, ndjson);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.addDocumentsJson(h, ndjson));
   }
 
   /**
@@ -127,53 +112,28 @@ public final class IndexWriter extends NativeHandle {
    * value (as in queries: numbers, RFC 3339, IPs, base64). Visible after the next commit.
    */
   public synchronized long deleteTerm(String field, String value) {
-    long h = acquire();
-    try {
-      return NativeIndexWriter.deleteTerm(h, field, value);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.deleteTerm(h, field, value));
   }
 
   /** Deletes every document added before this call that matches {@code query}. */
   public synchronized long deleteQuery(String query, QueryOptions options) {
     QueryOptions o = options == null ? new QueryOptions() : options;
-    long h = acquire();
-    try {
-      return NativeIndexWriter.deleteQuery(h, query, o.defaultFieldsArray(), o.conjunction());
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.deleteQuery(h, query, o.defaultFieldsArray(), o.conjunction()));
   }
 
   /** Makes everything added and deleted so far durable and visible. Returns its opstamp. */
   public synchronized long commit() {
-    long h = acquire();
-    try {
-      return NativeIndexWriter.commit(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.commit(h));
   }
 
   /** Merges all segments into one (dropping deleted documents) and commits. */
   public synchronized void forceMerge() {
-    long h = acquire();
-    try {
-      NativeIndexWriter.forceMerge(h);
-    } finally {
-      release();
-    }
+    runWithHandle(h -> NativeIndexWriter.forceMerge(h));
   }
 
   /** Forgets everything since the last commit. */
   public synchronized void rollback() {
-    long h = acquire();
-    try {
-      NativeIndexWriter.rollback(h);
-    } finally {
-      release();
-    }
+    runWithHandle(h -> NativeIndexWriter.rollback(h));
   }
 
   /**
@@ -181,22 +141,12 @@ public final class IndexWriter extends NativeHandle {
    * atomically. Returns the split's metadata JSON.
    */
   public synchronized String writeSplit(String path) {
-    long h = acquire();
-    try {
-      return NativeIndexWriter.writeSplit(h, path);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.writeSplit(h, path));
   }
 
   /** Documents alive in the last commit. */
   public synchronized long numDocs() {
-    long h = acquire();
-    try {
-      return NativeIndexWriter.numDocs(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeIndexWriter.numDocs(h));
   }
 
   private static void releaseExported(long arrayAddress, long schemaAddress) {

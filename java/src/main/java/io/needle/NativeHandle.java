@@ -5,6 +5,7 @@ import java.lang.ref.Reference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongConsumer;
+import java.util.function.LongFunction;
 
 /**
  * A Java object that owns one native object through a handle (a pointer as a long).
@@ -67,6 +68,25 @@ abstract class NativeHandle implements AutoCloseable {
     lock.readLock().unlock();
     // The object must stay reachable until the native call that used its handle has returned.
     Reference.reachabilityFence(this);
+  }
+
+  /** Runs {@code call} with the handle pinned (see acquire/release). */
+  final <T> T withHandle(LongFunction<T> call) {
+    long h = acquire();
+    try {
+      return call.apply(h);
+    } finally {
+      release();
+    }
+  }
+
+  final void runWithHandle(LongConsumer call) {
+    long h = acquire();
+    try {
+      call.accept(h);
+    } finally {
+      release();
+    }
   }
 
   public final boolean isClosed() {

@@ -19,12 +19,7 @@ public final class Query extends NativeHandle {
 
   /** The resolved query tree (fields, analyzed terms, occurrences), for debugging. */
   public String describe() {
-    long h = acquire();
-    try {
-      return NativeQuery.describe(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeQuery.describe(h));
   }
 
   @Override

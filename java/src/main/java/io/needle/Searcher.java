@@ -17,12 +17,7 @@ public final class Searcher extends NativeHandle {
 
   private Searcher(long handle) {
     super("Searcher", handle, NativeSearcher::free);
-    long h = acquire();
-    try {
-      this.schema = Schema.fromJson(NativeSearcher.schemaJson(h));
-    } finally {
-      release();
-    }
+    this.schema = withHandle(h -> Schema.fromJson(NativeSearcher.schemaJson(h)));
   }
 
   /** A searcher with BM25 k1 = 1.2, b = 0.75. */
@@ -53,12 +48,7 @@ public final class Searcher extends NativeHandle {
 
   /** Documents alive in the split. */
   public long numDocs() {
-    long h = acquire();
-    try {
-      return NativeSearcher.numDocs(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeSearcher.numDocs(h));
   }
 
   /**
@@ -69,12 +59,7 @@ public final class Searcher extends NativeHandle {
   public Query parse(String query, QueryOptions options) {
     Objects.requireNonNull(query, "query");
     QueryOptions o = options == null ? new QueryOptions() : options;
-    long h = acquire();
-    try {
-      return new Query(query, NativeSearcher.parse(h, query, o.defaultFieldsArray(), o.conjunction()));
-    } finally {
-      release();
-    }
+    return withHandle(h -> new Query(query, NativeSearcher.parse(h, query, o.defaultFieldsArray(), o.conjunction())));
   }
 
   public Query parse(String query) {
@@ -135,12 +120,7 @@ public final class Searcher extends NativeHandle {
 
   /** The stored fields of the document at {@code docAddress} as JSON ({@code {"field": value}}). */
   public String documentJson(long docAddress) {
-    long h = acquire();
-    try {
-      return NativeSearcher.documentJson(h, docAddress);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeSearcher.documentJson(h, docAddress));
   }
 
   /**

@@ -48,31 +48,16 @@ public final class Split extends NativeHandle {
 
   /** The metadata JSON stored in the footer (counts, field statistics, schema). */
   public String metadataJson() {
-    long h = acquire();
-    try {
-      return NativeSplit.metadataJson(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeSplit.metadataJson(h));
   }
 
   public Schema schema() {
-    long h = acquire();
-    try {
-      return Schema.fromJson(NativeSplit.schemaJson(h));
-    } finally {
-      release();
-    }
+    return withHandle(h -> Schema.fromJson(NativeSplit.schemaJson(h)));
   }
 
   /** Documents alive in the split. */
   public long numDocs() {
-    long h = acquire();
-    try {
-      return NativeSplit.numDocs(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeSplit.numDocs(h));
   }
 
   /** Offset of the footer: with {@link #footerLength()}, a hint for one-read remote opens. */
@@ -86,12 +71,7 @@ public final class Split extends NativeHandle {
 
   /** Reads since open that the hot cache did not serve. */
   public long uncachedReads() {
-    long h = acquire();
-    try {
-      return NativeSplit.uncachedReads(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeSplit.uncachedReads(h));
   }
 
   /** A searcher over this split (BM25 k1 = 1.2, b = 0.75). */
@@ -100,12 +80,7 @@ public final class Split extends NativeHandle {
   }
 
   private long[] footer() {
-    long h = acquire();
-    try {
-      return NativeSplit.footer(h);
-    } finally {
-      release();
-    }
+    return withHandle(h -> NativeSplit.footer(h));
   }
 
   /** For Searcher.open: the handle, pinned by the caller's acquire/release. */
