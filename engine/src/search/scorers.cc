@@ -339,7 +339,17 @@ class Slot {
     }
     return doc();
   }
+  // Occurrences at document d (no decoding).
+  uint32_t freq(uint32_t d) const {
+    uint32_t f = 0;
+    for (const auto& p : postings) f += p.doc() == d ? p.term_freq() : 0;
+    return f;
+  }
   void positions(uint32_t d, std::vector<uint32_t>& out, std::vector<uint32_t>& tmp) const {
+    if (postings.size() == 1) {  // the common case: decode straight into `out`
+      postings[0].positions(out);
+      return;
+    }
     out.clear();
     for (const auto& p : postings) {
       if (p.doc() != d) continue;
@@ -404,6 +414,7 @@ class PhraseScorer final : public Scorer {
   }
 
   uint32_t phrase_freq(uint32_t d) {
+    if (slop_ == 0) return exact_phrase_freq(d);
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].positions(d, pos_[i], tmp_);
     uint32_t freq = 0;
     const auto& first = pos_[0];
@@ -411,31 +422,64 @@ class PhraseScorer final : public Scorer {
       if (a > 0 && first[a] == first[a - 1]) continue;
       uint32_t p0 = first[a];
       bool ok = true;
-      if (slop_ == 0) {
-        for (size_t i = 1; i < slots_.size() && ok; ++i) {
-          uint32_t want = p0 + slots_[i].offset - slots_[0].offset;
-          ok = std::binary_search(pos_[i].begin(), pos_[i].end(), want);
+      uint32_t prev = p0;
+      for (size_t i = 1; i < slots_.size() && ok; ++i) {
+        uint32_t min_next = prev + (slots_[i].offset > slots_[i - 1].offset ? 1 : 0);
+        auto it = std::lower_bound(pos_[i].begin(), pos_[i].end(), min_next);
+        if (it == pos_[i].end()) {
+          ok = false;
+        } else {
+          prev = *it;
         }
-      } else {
-        uint32_t prev = p0;
-        for (size_t i = 1; i < slots_.size() && ok; ++i) {
-          uint32_t min_next = prev + (slots_[i].offset > slots_[i - 1].offset ? 1 : 0);
-          auto it = std::lower_bound(pos_[i].begin(), pos_[i].end(), min_next);
-          if (it == pos_[i].end()) {
-            ok = false;
-          } else {
-            prev = *it;
-          }
-        }
-        if (ok) {
-          int64_t span = static_cast<int64_t>(prev) - p0;
-          int64_t expected = static_cast<int64_t>(slots_.back().offset) - slots_[0].offset;
-          ok = span - expected <= static_cast<int64_t>(slop_);
-        }
+      }
+      if (ok) {
+        int64_t span = static_cast<int64_t>(prev) - p0;
+        int64_t expected = static_cast<int64_t>(slots_.back().offset) - slots_[0].offset;
+        ok = span - expected <= static_cast<int64_t>(slop_);
       }
       if (ok) ++freq;
     }
     return freq;
+  }
+
+  // Exact phrase: the start positions are the intersection over the slots of
+  // {position - slot offset}. The rarest slot is decoded first and the common ones only while
+  // candidates remain.
+  uint32_t exact_phrase_freq(uint32_t d) {
+    by_freq_.clear();
+    for (size_t i = 0; i < slots_.size(); ++i) by_freq_.emplace_back(slots_[i].freq(d), i);
+    std::sort(by_freq_.begin(), by_freq_.end());
+    const uint32_t base = slots_[0].offset;
+    auto adjusted = [&](size_t i, std::vector<uint32_t>& out) {
+      slots_[i].positions(d, out, tmp_);
+      const uint32_t off = slots_[i].offset - base;
+      size_t w = 0;
+      for (uint32_t p : out) {
+        if (p < off) continue;
+        uint32_t v = p - off;
+        if (w == 0 || out[w - 1] != v) out[w++] = v;  // sorted input: drop duplicates
+      }
+      out.resize(w);
+    };
+    adjusted(by_freq_[0].second, cand_);
+    for (size_t k = 1; k < by_freq_.size() && !cand_.empty(); ++k) {
+      auto& next = pos_[0];
+      adjusted(by_freq_[k].second, next);
+      size_t w = 0, a = 0, b = 0;
+      while (a < cand_.size() && b < next.size()) {
+        if (cand_[a] < next[b]) {
+          ++a;
+        } else if (next[b] < cand_[a]) {
+          ++b;
+        } else {
+          cand_[w++] = cand_[a];
+          ++a;
+          ++b;
+        }
+      }
+      cand_.resize(w);
+    }
+    return static_cast<uint32_t>(cand_.size());
   }
 
   std::vector<Slot> slots_;
@@ -443,7 +487,8 @@ class PhraseScorer final : public Scorer {
   Bm25 bm25_;
   std::vector<size_t> order_;
   std::vector<std::vector<uint32_t>> pos_;
-  std::vector<uint32_t> tmp_;
+  std::vector<uint32_t> tmp_, cand_;
+  std::vector<std::pair<uint32_t, size_t>> by_freq_;
   uint32_t freq_ = 0;
   uint32_t checked_ = kTerminated;
   uint32_t doc_ = kTerminated;
