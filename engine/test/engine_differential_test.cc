@@ -221,25 +221,30 @@ struct Reference {
     }
     std::set<uint32_t> starts(pos[0].begin(), pos[0].end());
     uint32_t freq = 0;
+    const int64_t first_off = q.phrase[0].first;
     for (uint32_t p0 : starts) {
-      bool ok = true;
+      bool ok = false;
       if (q.slop == 0) {
+        ok = true;
         for (size_t i = 1; i < pos.size() && ok; ++i) {
           uint32_t want = p0 + q.phrase[i].first - q.phrase[0].first;
           ok = std::find(pos[i].begin(), pos[i].end(), want) != pos[i].end();
         }
       } else {
-        uint32_t prev = p0;
-        for (size_t i = 1; i < pos.size() && ok; ++i) {
-          uint32_t min_next = prev + (q.phrase[i].first > q.phrase[i - 1].first ? 1 : 0);
-          uint32_t best = UINT32_MAX;
-          for (uint32_t p : pos[i]) {
-            if (p >= min_next) best = std::min(best, p);
+        // some window [lo, lo + slop] holds p0 - 0 and, for every other term, position - offset
+        const int64_t r0 = static_cast<int64_t>(p0);
+        for (int64_t lo = r0 - q.slop; lo <= r0 && !ok; ++lo) {
+          bool all = true;
+          for (size_t i = 1; i < pos.size() && all; ++i) {
+            bool any = false;
+            for (uint32_t p : pos[i]) {
+              int64_t r = static_cast<int64_t>(p) - (q.phrase[i].first - first_off);
+              if (r >= 0 && r >= lo && r <= lo + q.slop) any = true;
+            }
+            all = any;
           }
-          ok = best != UINT32_MAX;
-          prev = best;
+          ok = all;
         }
-        if (ok) ok = static_cast<int64_t>(prev - p0) - (static_cast<int64_t>(q.phrase.back().first) - q.phrase[0].first) <= q.slop;
       }
       freq += ok;
     }

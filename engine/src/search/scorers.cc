@@ -413,31 +413,39 @@ class PhraseScorer final : public Scorer {
     return kTerminated;
   }
 
+  // Sloppy phrase (as Lucene and Tantivy): with r = position - offset for each term, a start
+  // position p of the first term matches when one r per term fits, together with p's own, in a
+  // window of width <= slop. Words may appear out of order: moving a word past its neighbour
+  // costs 2. The frequency is the number of first-term positions that match.
   uint32_t phrase_freq(uint32_t d) {
     if (slop_ == 0) return exact_phrase_freq(d);
-    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].positions(d, pos_[i], tmp_);
+    const uint32_t base = slots_[0].offset;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      slots_[i].positions(d, pos_[i], tmp_);
+      auto& v = pos_[i];
+      const uint32_t off = slots_[i].offset - base;
+      size_t w = 0;
+      for (uint32_t p : v) {
+        if (p < off) continue;
+        uint32_t r = p - off;
+        if (w == 0 || v[w - 1] != r) v[w++] = r;
+      }
+      v.resize(w);
+    }
+    const int64_t slop = slop_;
     uint32_t freq = 0;
-    const auto& first = pos_[0];
-    for (size_t a = 0; a < first.size(); ++a) {
-      if (a > 0 && first[a] == first[a - 1]) continue;
-      uint32_t p0 = first[a];
-      bool ok = true;
-      uint32_t prev = p0;
-      for (size_t i = 1; i < slots_.size() && ok; ++i) {
-        uint32_t min_next = prev + (slots_[i].offset > slots_[i - 1].offset ? 1 : 0);
-        auto it = std::lower_bound(pos_[i].begin(), pos_[i].end(), min_next);
-        if (it == pos_[i].end()) {
-          ok = false;
-        } else {
-          prev = *it;
+    for (uint32_t r0 : pos_[0]) {
+      // windows [lo, lo + slop] that hold r0
+      bool found = false;
+      for (int64_t lo = static_cast<int64_t>(r0) - slop; lo <= r0 && !found; ++lo) {
+        bool all = true;
+        for (size_t i = 1; i < slots_.size() && all; ++i) {
+          auto it = std::lower_bound(pos_[i].begin(), pos_[i].end(), static_cast<uint32_t>(std::max<int64_t>(lo, 0)));
+          all = it != pos_[i].end() && static_cast<int64_t>(*it) <= lo + slop;
         }
+        found = all;
       }
-      if (ok) {
-        int64_t span = static_cast<int64_t>(prev) - p0;
-        int64_t expected = static_cast<int64_t>(slots_.back().offset) - slots_[0].offset;
-        ok = span - expected <= static_cast<int64_t>(slop_);
-      }
-      if (ok) ++freq;
+      freq += found;
     }
     return freq;
   }

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::QueryParser;
-use tantivy::schema::{Schema, STORED, TEXT};
+use tantivy::schema::{document::Value, Schema, STORED, TEXT};
 use tantivy::{Index, IndexWriter, TantivyDocument};
 
 #[derive(Deserialize)]
@@ -103,6 +103,7 @@ fn index(dir: &Path) -> tantivy::Result<()> {
 fn serve(dir: &Path) -> tantivy::Result<()> {
     let index = Index::open_in_dir(dir)?;
     let text_field = index.schema().get_field("text")?;
+    let id_field = index.schema().get_field("id")?;
     let reader = index.reader()?;
     let searcher = reader.searcher();
     // Conjunction by default stays off: `a b` means a OR b, as in needle and Lucene.
@@ -114,6 +115,21 @@ fn serve(dir: &Path) -> tantivy::Result<()> {
         let line = line?;
         let answer = match line.split_once('\t') {
             None => "UNSUPPORTED".to_string(),
+            // Not part of the benchmark protocol: the top 10 as JSON [[id, score], ...], for
+            // bench/game/compare_top.py.
+            Some(("DEBUG_TOP_10_IDS", text)) => match parser.parse_query(text) {
+                Err(_) => "UNSUPPORTED".to_string(),
+                Ok(q) => {
+                    let top = searcher.search(&q, &TopDocs::with_limit(10).order_by_score())?;
+                    let mut hits = Vec::new();
+                    for (score, addr) in top {
+                        let doc: TantivyDocument = searcher.doc(addr)?;
+                        let id = doc.get_first(id_field).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                        hits.push(serde_json::json!([id, score]));
+                    }
+                    serde_json::Value::Array(hits).to_string()
+                }
+            },
             Some((cmd, text)) => {
                 let (k, count) = match cmd {
                     "COUNT" => (0, true),
@@ -153,7 +169,7 @@ fn main() {
         (Some("index"), Some(dir)) if args.len() == 3 => index(Path::new(dir)),
         (Some("serve"), Some(dir)) if args.len() == 3 => serve(Path::new(dir)),
         (Some("version"), None) => {
-            println!("tantivy {}", tantivy::version_string());
+            println!("{}", tantivy::version_string());
             Ok(())
         }
         _ => {
