@@ -72,12 +72,15 @@ test-java: java
 
 # --- Spark connector (spark/) ----------------------------------------------------------------------
 # `make spark`: the connector jar (spark/target/needle-spark_2.13-*.jar; Spark itself is provided).
-# `make test-spark`: ScalaTest suites (transaction log, configuration, errors).
+# Both targets build the Java API first (`make java`): the connector compiles against
+# java/target/needle-java-*.jar and its tests load libneedle_jni.so from it.
+# `make test-spark`: ScalaTest suites (transaction log, configuration, errors, and the connector on
+# a local[2] SparkSession).
 .PHONY: spark test-spark
-spark: deps
+spark: java
 	$(MVN) $(MVN_FLAGS) -q -f spark/pom.xml -DskipTests package
 
-test-spark: deps
+test-spark: java
 	$(MVN) $(MVN_FLAGS) -q -f spark/pom.xml test
 # --- end Spark connector ---------------------------------------------------------------------------
 

@@ -75,6 +75,15 @@ object NeedleConf {
     parse = ByteSize.parse,
     doc = "Per-executor cache of opened splits (footers and hot caches), shared by read tasks."))
 
+  val ReadQuery: ConfEntry[Option[String]] = entry(ConfEntry(
+    key = "needle.read.query",
+    seedKey = None,
+    default = None,
+    expected = "a needle query (docs/query-language.md)",
+    parse = s => Some(Some(s)),
+    doc = "A full-text query in the needle query language that every row read must match, " +
+      "ANDed with the pushed-down filters; `_score` is its BM25 score. Meant as a read option."))
+
   // ---- the transaction log ----
 
   val LogCheckpointInterval: ConfEntry[Int] = entry(ConfEntry(
