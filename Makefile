@@ -12,6 +12,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache zstd \
   libhwy-dev libgtest-dev libbenchmark-dev
 # The Java API (java/) and its JNI bridge (jni/): a JDK (javac -h, jni.h) and Maven.
 DEB_PACKAGES += openjdk-17-jdk-headless maven
+# PySpark (make demo, the PySpark test, the local-cluster suite's Spark home) in a venv.
+DEB_PACKAGES += python3 python3-venv
 
 .PHONY: deps build build-asan test test-release test-asan clean format bench-micro bench-core
 
@@ -49,8 +51,9 @@ test-release: build
 test-asan: build-asan
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
-# Every test: the engine in the release build and under ASan+UBSan, the Java API, the Spark module.
-test: test-release test-asan test-java test-spark
+# Every test: the engine in the release build and under ASan+UBSan, the Java API, the Spark module,
+# the PySpark test.
+test: test-release test-asan test-java test-spark test-pyspark
 
 # --- Java API and JNI bridge (java/, jni/) ------------------------------------------------------
 # `make java`: libneedle_jni.so (CMake target needle_jni in $(BUILD_DIR)), then the jar with the
@@ -71,17 +74,46 @@ test-java: java
 # --- end Java API ----------------------------------------------------------------------------------
 
 # --- Spark connector (spark/) ----------------------------------------------------------------------
-# `make spark`: the connector jar (spark/target/needle-spark_2.13-*.jar; Spark itself is provided).
-# Both targets build the Java API first (`make java`): the connector compiles against
-# java/target/needle-java-*.jar and its tests load libneedle_jni.so from it.
-# `make test-spark`: ScalaTest suites (transaction log, configuration, errors, and the connector on
-# a local[2] SparkSession).
-.PHONY: spark test-spark
+# `make spark`: the connector jar for users, $(SPARK_BUNDLE): the connector, needle-java with the
+# native library, and arrow-c-data (Spark, Scala and the Arrow Spark ships are not in it); also the
+# plain spark/target/needle-spark_2.13-*.jar. Both targets build the Java API first (`make java`).
+# `make test-spark`: ScalaTest suites on a local[2] SparkSession (transaction log, configuration,
+# errors, the connector, full-text filters), then the bundle jar and the suite on
+# local-cluster[2,1,1024], whose executor JVMs start from the PySpark package of $(PYSPARK_VENV).
+# `make test-pyspark`: the PySpark test (python/tests) against the bundle jar.
+# `make demo`: examples/needle_demo.py on local[2] (DEMO_ROWS rows; DEMO_ARGS for more options).
+PYSPARK_VERSION ?= 4.2.0
+PYSPARK_VENV    ?= $(BUILD_DIR)/pyspark-venv
+PYSPARK_PYTHON  := $(PYSPARK_VENV)/bin/python
+SPARK_BUNDLE    := spark/target/needle-spark-bundle.jar
+DEMO_ROWS       ?= 300000
+DEMO_ARGS       ?=
+.PHONY: spark test-spark pyspark-venv test-pyspark demo print-spark-jar
 spark: java
 	$(MVN) $(MVN_FLAGS) -q -f spark/pom.xml -DskipTests package
+	@echo "needle: connector jar $(SPARK_BUNDLE) (for spark.jars / --jars)"
 
-test-spark: java
-	$(MVN) $(MVN_FLAGS) -q -f spark/pom.xml test
+print-spark-jar:
+	@echo $(abspath $(SPARK_BUNDLE))
+
+# PySpark $(PYSPARK_VERSION) (with pytest) in a venv; its package folder is a Spark home.
+pyspark-venv: $(PYSPARK_VENV)/.pyspark-$(PYSPARK_VERSION)
+$(PYSPARK_VENV)/.pyspark-$(PYSPARK_VERSION): | deps
+	python3 -m venv $(PYSPARK_VENV)
+	$(PYSPARK_VENV)/bin/pip install -q --disable-pip-version-check pyspark==$(PYSPARK_VERSION) pytest
+	touch $@
+
+test-spark: java pyspark-venv
+	$(MVN) $(MVN_FLAGS) -q -f spark/pom.xml verify \
+	  -Dneedle.spark.home="$$($(PYSPARK_PYTHON) -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
+
+test-pyspark: spark pyspark-venv
+	NEEDLE_SPARK_JAR=$(abspath $(SPARK_BUNDLE)) PYTHONPATH=$(abspath python) \
+	  $(PYSPARK_PYTHON) -m pytest -q -p no:cacheprovider python/tests
+
+demo: spark pyspark-venv
+	PYTHONPATH=$(abspath python) $(PYSPARK_PYTHON) examples/needle_demo.py \
+	  --jars $(abspath $(SPARK_BUNDLE)) --rows $(DEMO_ROWS) $(DEMO_ARGS)
 # --- end Spark connector ---------------------------------------------------------------------------
 
 # Google Benchmark micro-benchmarks of the engine's hot loops (engine/bench/*_bench.cc).

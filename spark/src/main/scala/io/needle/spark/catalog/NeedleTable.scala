@@ -80,7 +80,7 @@ class NeedleTable(
     caps.asJava
   }
 
-  override def metadataColumns(): Array[MetadataColumn] = Array(NeedleTable.ScoreColumn)
+  override def metadataColumns(): Array[MetadataColumn] = Array(NeedleTable.ScoreColumn, NeedleTable.IndexAllColumn)
 
   override def newScanBuilder(options: CaseInsensitiveStringMap): ScanBuilder = {
     val p = plan.getOrElse(
@@ -103,6 +103,15 @@ object NeedleTable {
     override def dataType(): DataType = FloatType
     override def isNullable: Boolean = false
     override def comment(): String = "BM25 score of the row for the search that found it"
+  }
+
+  /** Stands for every text column in `needle_match(_indexall, 'query')` and
+    * `_indexall indexquery 'query'`; always null when selected. */
+  object IndexAllColumn extends MetadataColumn {
+    override def name(): String = io.needle.spark.sql.NeedleMatch.IndexAll
+    override def dataType(): DataType = org.apache.spark.sql.types.StringType
+    override def isNullable: Boolean = true
+    override def comment(): String = "every text column, for needle_match(_indexall, 'query'); null when selected"
   }
 
   /** Loads the table at `path` (its latest version; or absent). */

@@ -38,6 +38,8 @@ object ErrorId {
   val LogIo: ErrorId = id("NEEDLE_LOG_IO")
   val LogStoreNoHardLinks: ErrorId = id("NEEDLE_LOG_STORE_NO_HARD_LINKS")
   val LogStoreUnsafe: ErrorId = id("NEEDLE_LOG_STORE_UNSAFE")
+  val MatchInvalidArguments: ErrorId = id("NEEDLE_MATCH_INVALID_ARGUMENTS")
+  val MatchNotPushed: ErrorId = id("NEEDLE_MATCH_NOT_PUSHED")
   val PathRequired: ErrorId = id("NEEDLE_PATH_REQUIRED")
   val SchemaMismatch: ErrorId = id("NEEDLE_SCHEMA_MISMATCH")
   val SplitReadFailed: ErrorId = id("NEEDLE_SPLIT_READ_FAILED")

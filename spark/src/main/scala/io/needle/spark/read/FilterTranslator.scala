@@ -11,9 +11,11 @@ import org.apache.spark.sql.connector.expressions.filter.Predicate
 import org.apache.spark.sql.types._
 import org.apache.spark.unsafe.types.UTF8String
 
+import io.needle.spark.errors.{ErrorId, NeedleErrors}
 import io.needle.spark.log.FileStats
 import io.needle.spark.read.QueryTree._
 import io.needle.spark.schema.{ColumnKind, ColumnPlan, JsonValues, TablePlan}
+import io.needle.spark.sql.NeedleMatch
 
 /** What is known about one split when its query is built: its partition values (Spark's
   * internal values, null for a null value) and its statistics from the log. */
@@ -37,6 +39,8 @@ final case class Translated(t: QueryTree, f: QueryTree, exact: Boolean)
   *    text); floats and doubles with Spark's NaN rule (NaN is larger than every number);
   *  - `STARTS_WITH` on `string`-type string columns;
   *  - every predicate on partition columns (evaluated from the log's partition values);
+  *  - `needle_match(column, 'query')` ([[io.needle.spark.sql.NeedleMatch]]): the query with the
+  *    column as its default field (`_indexall`: every text column); it scores;
   *  - AND, OR, NOT of exact predicates.
   *
   * Not exact: anything on `text` columns except null tests (they are tokenized: `=` asks for
@@ -62,7 +66,46 @@ final class FilterTranslator(plan: TablePlan) {
       Translated(a.f, a.t, a.exact)
     case "ALWAYS_TRUE" => Translated(All, Empty, exact = true)
     case "ALWAYS_FALSE" => Translated(Empty, All, exact = true)
-    case _ => Try(leaf(p, ctx)).toOption.flatten.getOrElse(Unknown)
+    case _ =>
+      p match {
+        case NeedleMatch(column, query) => fullText(column, query)
+        case _ => Try(leaf(p, ctx)).toOption.flatten.getOrElse(Unknown)
+      }
+  }
+
+  /** Every `needle_match(column, query)` in `p`, as (column, query); `_indexall` as None. */
+  def fullTextQueries(p: Predicate): Seq[(Option[String], String)] = p match {
+    case NeedleMatch(column, query) =>
+      matchColumn(column, query)
+      Seq((if (column == NeedleMatch.IndexAll) None else Some(column), query))
+    case _ if Set("AND", "OR", "NOT").contains(p.name()) =>
+      p.children().toSeq.collect { case c: Predicate => c }.flatMap(fullTextQueries)
+    case _ => Nil
+  }
+
+  // ---- needle_match: a full-text query, scoring; exact (it is never evaluated by Spark) ----
+
+  private def fullText(column: String, query: String): Translated = {
+    val q = matchColumn(column, query) match {
+      case None => Match(s"($query)")
+      case Some(c) => Match(s"${field(c.name)}:($query)")
+    }
+    Translated(q, not(q), exact = true)
+  }
+
+  /** The data column a needle_match searches (None: `_indexall`, every text column). */
+  private def matchColumn(column: String, query: String): Option[ColumnPlan] = {
+    def invalid(detail: String) = NeedleErrors.error(ErrorId.MatchInvalidArguments,
+      "expr" -> s"${NeedleMatch.Name}($column, ${NeedleMatch.sqlString(query)})", "detail" -> detail)
+    if (column == NeedleMatch.IndexAll) None
+    else if (partitionTypes.contains(column)) {
+      throw invalid(s"$column is a partition column: it has no index; compare it with =, IN, <, ... instead")
+    } else columns.get(column) match {
+      case None => throw invalid(s"the table has no column $column")
+      case Some(c) if !c.indexed =>
+        throw invalid(s"column $column is not indexed")
+      case Some(c) => Some(c)
+    }
   }
 
   // ---- leaves ----

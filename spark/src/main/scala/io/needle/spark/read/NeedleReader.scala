@@ -68,6 +68,8 @@ final case class ReadSpec(
     limit: Option[Int],
     /** The user's full-text query (`needle.read.query`), if any: what error messages name. */
     userQuery: Option[String],
+    /** Whether `_score` comes from the engine (a user query or a needle_match); else it is 0. */
+    scoring: Boolean,
     /** `needle.read.cacheSize`: bytes of split footers the executor keeps open. */
     cacheBytes: Long,
     hadoopConf: SerializableConf) {
@@ -84,6 +86,7 @@ final case class ReadSpec(
         val pi = plan.partitionColumns.indexOf(f.name)
         if (pi >= 0) ColumnSource.Partition(pi, f.dataType)
         else if (f.name == TablePlan.ScoreColumn) ColumnSource.Score
+        else if (f.name == io.needle.spark.sql.NeedleMatch.IndexAll) ColumnSource.Null(f.dataType)
         else throw new IllegalStateException(s"column ${f.name} is not in table $tableName")
     }
   }
@@ -92,7 +95,7 @@ final case class ReadSpec(
     * one it is 0). */
   val engineColumns: Array[String] = sources.collect {
     case ColumnSource.Data(c, _) => c.name
-    case ColumnSource.Score if userQuery.isDefined => TablePlan.ScoreColumn
+    case ColumnSource.Score if scoring => TablePlan.ScoreColumn
   }.distinct.toArray
 
   /** Struct, array and map values are decoded from JSON row by row. */
@@ -109,6 +112,8 @@ object ColumnSource {
   final case class Data(column: ColumnPlan, dataType: DataType) extends ColumnSource
   final case class Partition(index: Int, dataType: DataType) extends ColumnSource
   case object Score extends ColumnSource
+  /** Always null (`_indexall`, which only stands for the text columns in needle_match). */
+  final case class Null(dataType: DataType) extends ColumnSource
 }
 
 final class NeedleReaderFactory(spec: ReadSpec) extends PartitionReaderFactory {
@@ -136,9 +141,13 @@ final class SplitBatchReader(spec: ReadSpec, p: NeedleInputPartition) extends Pa
       val v = new ConstantColumnVector(spec.batchRows, dt)
       ColumnVectorUtils.populate(v, p.partitionValues, i)
       v
-    case ColumnSource.Score if spec.userQuery.isEmpty =>
+    case ColumnSource.Score if !spec.scoring =>
       val v = new ConstantColumnVector(spec.batchRows, FloatType)
       v.setFloat(0f)
+      v
+    case ColumnSource.Null(dt) =>
+      val v = new ConstantColumnVector(spec.batchRows, dt)
+      v.setNull()
       v
     case _ => null
   }
@@ -193,6 +202,7 @@ final class SplitBatchReader(spec: ReadSpec, p: NeedleInputPartition) extends Pa
               if (constants(i) != null) constants(i)
               else new ArrowColumnVector(root.getVector(io.needle.spark.schema.TablePlan.ScoreColumn))
             case (ColumnSource.Partition(_, _), i) => constants(i)
+            case (ColumnSource.Null(_), i) => constants(i)
           }
           batch = new ColumnarBatch(vectors, root.getRowCount)
           true

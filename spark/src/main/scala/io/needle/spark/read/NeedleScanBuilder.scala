@@ -66,29 +66,49 @@ final class NeedleScanBuilder(table: NeedleTable, plan: TablePlan, options: Map[
           "cause" -> "the query is empty (an empty needle query matches nothing)")
       }
     }
+    // needle_match / indexquery filters: (column, query), column None for _indexall.
+    val fullText = predicates.flatMap(translator.fullTextQueries).distinct
+    fullText.foreach { case (_, q) =>
+      if (q.trim.isEmpty) {
+        throw NeedleErrors.error(ErrorId.InvalidQuery, "query" -> q, "table" -> table.name(),
+          "cause" -> "the query is empty (an empty needle query matches nothing)")
+      }
+    }
     val hadoopConf = new SerializableConf(NeedleSession.hadoopConf(options))
     val cacheBytes = conf.get(NeedleConf.CacheSize)
-    query.foreach(q => checkQuery(q, cacheBytes, hadoopConf))
-    new NeedleScan(table, plan, required, predicates, translator, query, limit, cacheBytes, hadoopConf)
+    val checks = query.map(q => (Option.empty[String], q)).toSeq ++ fullText
+    if (checks.nonEmpty) checkQueries(checks, cacheBytes, hadoopConf)
+    new NeedleScan(table, plan, required, predicates, translator, query, scoring = query.isDefined || fullText.nonEmpty,
+      limit, cacheBytes, hadoopConf)
   }
 
-  /** Parses the user's query against the table's first split on the driver, so that a bad query
-    * fails the query plan (naming the query and the position in it) rather than every task.
-    * A table without splits has nothing to search, so nothing is checked. */
-  private def checkQuery(q: String, cacheBytes: Long, hadoopConf: SerializableConf): Unit = {
+  /** Parses the user's queries (`needle.read.query`, each needle_match with its column as the
+    * default field) against the table's first split on the driver, so that a bad query fails the
+    * query plan (naming the query and the position in it) rather than every task. A table
+    * without splits has nothing to search, so nothing is checked. */
+  private def checkQueries(queries: Seq[(Option[String], String)], cacheBytes: Long, hadoopConf: SerializableConf): Unit = {
     table.snapshot.flatMap(_.files.headOption).foreach { f =>
       val file = table.snapshot.get.absolutePath(f.path).toString
+      val opened =
+        try SplitCache.acquire(file, f.size, f.footerOffset, f.footerLength, cacheBytes, hadoopConf.value)
+        catch {
+          case n: io.needle.NeedleException =>
+            throw NeedleErrors.error(ErrorId.SplitReadFailed, n, "path" -> file, "table" -> table.name(), "cause" -> n.getMessage)
+        }
       try {
-        val opened = SplitCache.acquire(file, f.size, f.footerOffset, f.footerLength, cacheBytes, hadoopConf.value)
-        try opened.searcher.parse(q).close()
-        finally SplitCache.release(opened)
-      } catch {
-        case n: io.needle.NeedleException
-            if n.code() == io.needle.ErrorCode.QUERY_PARSE || n.code() == io.needle.ErrorCode.QUERY =>
-          throw NeedleErrors.error(ErrorId.InvalidQuery, n, "query" -> q, "table" -> table.name(), "cause" -> n.detail())
-        case n: io.needle.NeedleException =>
-          throw NeedleErrors.error(ErrorId.SplitReadFailed, n, "path" -> file, "table" -> table.name(), "cause" -> n.getMessage)
-      }
+        queries.foreach { case (column, q) =>
+          val parseOptions = new io.needle.QueryOptions()
+          column.foreach(c => parseOptions.defaultFields(c))
+          try opened.searcher.parse(q, parseOptions).close()
+          catch {
+            case n: io.needle.NeedleException
+                if n.code() == io.needle.ErrorCode.QUERY_PARSE || n.code() == io.needle.ErrorCode.QUERY =>
+              throw NeedleErrors.error(ErrorId.InvalidQuery, n, "query" -> q, "table" -> table.name(), "cause" -> n.detail())
+            case n: io.needle.NeedleException =>
+              throw NeedleErrors.error(ErrorId.SplitReadFailed, n, "path" -> file, "table" -> table.name(), "cause" -> n.getMessage)
+          }
+        }
+      } finally SplitCache.release(opened)
     }
   }
 }
@@ -100,6 +120,8 @@ final class NeedleScan(
     predicates: Seq[Predicate],
     translator: FilterTranslator,
     userQuery: Option[String],
+    /** Whether rows are scored (a user query or a needle_match): `_score` comes from the engine. */
+    scoring: Boolean,
     limit: Option[Int],
     cacheBytes: Long,
     hadoopConf: SerializableConf)
@@ -123,14 +145,18 @@ final class NeedleScan(
     val filters = QueryTree.and(predicates.map(p => translator.translate(p, Some(ctx)).t): _*)
     if (filters == QueryTree.Empty) None
     else Some(userQuery match {
-      // The filters must match but do not score (boost 0): _score is the user query's.
+      // The filters must match but do not score (boost 0): _score is the user query's, plus
+      // that of the filters' full-text queries (needle_match) if there are some.
       case Some(q) if filters == QueryTree.All => s"($q)"
+      case Some(q) if filters.hasMatch => s"(+($q) +${filters.render(scoring = true)})"
       case Some(q) =>
         val f = filters match {
           case QueryTree.Leaf(_) => s"(${filters.render})"
           case _ => filters.render
         }
         s"(+($q) +$f^0)"
+      // Full-text filters only: _score is theirs, the other filters have boost 0.
+      case None if filters.hasMatch => filters.render(scoring = true)
       // No user query: _score is 0 (the reader does not ask the engine for it).
       case None => filters.render
     })
@@ -163,6 +189,7 @@ final class NeedleScan(
       readSchema = readSchema,
       limit = limit,
       userQuery = userQuery,
+      scoring = scoring,
       cacheBytes = cacheBytes,
       hadoopConf = hadoopConf))
 

@@ -6,13 +6,27 @@ sealed trait QueryTree {
   import QueryTree._
 
   /** The query text. */
-  def render: String = this match {
+  def render: String = render(scoring = false)
+
+  /** The query text; with `scoring`, every clause but the full-text ones ([[Match]]) has boost 0,
+    * so that the BM25 score is the full-text queries' alone. */
+  def render(scoring: Boolean): String = this match {
     case All => "*"
     case Empty => "(-*)" // every document except every document
-    case Leaf(text) => text
-    case And(cs) => cs.map(c => "+" + c.render).mkString("(", " ", ")")
-    case Or(cs) => cs.map(_.render).mkString("(", " ", ")")
-    case Not(c) => "(-" + c.render + ")"
+    case Leaf(text) => if (scoring) s"($text)^0" else text
+    case Match(text) => text
+    case And(cs) => cs.map(c => "+" + c.render(scoring)).mkString("(", " ", ")")
+    case Or(cs) => cs.map(_.render(scoring)).mkString("(", " ", ")")
+    case Not(c) => "(-" + c.render(scoring) + ")"
+  }
+
+  /** Whether a full-text query ([[Match]]) is part of this one. */
+  def hasMatch: Boolean = this match {
+    case Match(_) => true
+    case And(cs) => cs.exists(_.hasMatch)
+    case Or(cs) => cs.exists(_.hasMatch)
+    case Not(c) => c.hasMatch
+    case _ => false
   }
 }
 
@@ -23,6 +37,8 @@ object QueryTree {
   case object Empty extends QueryTree
   /** A clause in query-language text, e.g. `host:"web-1"` (its own escaping done). */
   final case class Leaf(text: String) extends QueryTree
+  /** A user's full-text query (`needle_match`), already scoped to its field: it scores. */
+  final case class Match(text: String) extends QueryTree
   final case class And(children: Seq[QueryTree]) extends QueryTree
   final case class Or(children: Seq[QueryTree]) extends QueryTree
   final case class Not(child: QueryTree) extends QueryTree

@@ -11,7 +11,8 @@ import org.scalatest.{BeforeAndAfterAll, Suite}
 import io.needle.spark.log.{NeedleLog, Snapshot}
 import io.needle.spark.log.LogTestSupport
 
-/** The SparkSession every connector suite shares: `local[2]`, with the needle native library
+/** The SparkSession every connector suite shares: `local[2]`, with needle's SQL extension
+  * (`needle_match`, `indexquery`) and the needle native library
   * loaded from the needle-java jar on the test class path (java/target, built by `make java`);
   * set NEEDLE_NATIVE_LIB_PATH to test another build of the library. */
 object TestSpark {
@@ -27,6 +28,7 @@ object TestSpark {
       .config("spark.sql.warehouse.dir", root.resolve("warehouse").toString)
       .config("spark.local.dir", root.resolve("local").toString)
       .config("spark.sql.session.timeZone", "UTC")
+      .config("spark.sql.extensions", "io.needle.spark.sql.NeedleSparkSessionExtensions")
       .getOrCreate()
     sys.addShutdownHook {
       s.stop()
