@@ -2,7 +2,9 @@
 // built; doc() is kTerminated once exhausted. Private to the search module.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,12 +69,17 @@ struct Bm25 {
 
 ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& stats, float boost);
 
-// Upper bound of Bm25::score over a block whose largest term frequency is `max_tf` and smallest
-// norm id `min_norm` (a smaller norm gives a larger score).
-inline float block_upper_bound(const Bm25& bm, uint32_t max_tf, uint8_t min_norm) {
-  float k = bm.norms ? bm.cache[min_norm] : bm.k_no_norm;
-  float t = static_cast<float>(max_tf);
-  return bm.weight * t / (t + k);
+// Upper bound of Bm25::score over a block with these impacts (SegmentPostings::block_impacts):
+// every doc has a tf <= and a norm id >= those of some impact, and the score rises with tf and
+// falls with the norm. 0 for no impacts (past the end).
+inline float block_upper_bound(const Bm25& bm, std::span<const Impact> impacts) {
+  float best = 0;
+  for (const Impact& i : impacts) {
+    float k = bm.norms ? bm.cache[i.norm] : bm.k_no_norm;
+    float t = static_cast<float>(i.tf);
+    best = std::max(best, bm.weight * t / (t + k));
+  }
+  return best;
 }
 
 // All documents of the segment that a multi-term query matches, as a bitset.

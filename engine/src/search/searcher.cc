@@ -110,8 +110,8 @@ struct TermCursor {
 
 }  // namespace
 
-// Top-k of one term: blocks whose best possible score cannot enter the top k are skipped
-// without decoding (block-max).
+// Top-k of one term: blocks whose best possible score (from their impacts) cannot enter the
+// top k are passed over on the skip entries alone, without decoding.
 static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const Query& term, float boost,
                        const search::Stats& stats, TopK& top) {
   std::string key = term_key(term.field, term.term);
@@ -122,18 +122,26 @@ static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t ba
   search::Bm25 bm(stats.idf(key), boost, term.field, seg, stats);
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
-  uint32_t d = p.doc();
-  while (d != kTerminated) {
-    uint32_t max_tf = p.block_max_term_freq();
-    if (max_tf > 0 && search::block_upper_bound(bm, max_tf, p.block_min_fieldnorm_id()) < top.threshold()) {
-      uint32_t last = p.block_last_doc();
-      if (last == kTerminated) break;
-      d = p.seek(last + 1);
-      continue;
+  uint32_t target = p.doc();  // the first doc not yet considered
+  float theta = top.threshold();
+  while (target != kTerminated) {
+    p.shallow_seek(target);
+    const uint32_t last = p.block_last_doc();
+    if (search::block_upper_bound(bm, p.block_impacts()) >= theta) {
+      if (p.seek(target) == kTerminated) break;
+      auto docs = p.block_docs();
+      auto tfs = p.block_term_freqs();
+      for (size_t i = 0; i < docs.size(); ++i) {
+        const uint32_t d = docs[i];
+        if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+        const float s = bm.score(d, tfs[i]);
+        if (s < theta || (deletes && seg.is_deleted(d))) continue;
+        top.offer(Hit{s, seg_index, d, base + d});
+        theta = top.threshold();
+      }
     }
-    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{bm.score(d, p.term_freq()), seg_index, d, base + d});
-    d = p.advance();
+    if (last == kTerminated) break;
+    target = last + 1;
   }
 }
 
