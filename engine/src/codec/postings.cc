@@ -805,6 +805,8 @@ void SegmentPostings::positions(std::vector<uint32_t>& out) const {
     throw_corrupt(kPosWhat, "positions of a doc past the term's position count");
   }
   const uint64_t packed_subs = num_positions_ / kBlockSize;
+  out.resize(tf);
+  uint32_t* o = out.data();
   uint32_t acc = 0;
   uint64_t done = 0;
   while (done < tf) {
@@ -816,13 +818,11 @@ void SegmentPostings::positions(std::vector<uint32_t>& out) const {
                                               : static_cast<uint32_t>(num_positions_ % kBlockSize);
     const uint32_t avail = in_sub - in;
     const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(avail, tf - done));
-    const size_t at = out.size();
-    out.resize(at + take);
-    uint32_t* o = out.data() + at;
     for (uint32_t j = 0; j < take; ++j) {
       acc += pos_buf_[in + j];
       o[j] = acc;
     }
+    o += take;
     done += take;
   }
 }

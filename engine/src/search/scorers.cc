@@ -471,19 +471,35 @@ class PhraseScorer final : public Scorer {
     };
     adjusted(by_freq_[0].second, cand_);
     for (size_t k = 1; k < by_freq_.size() && !cand_.empty(); ++k) {
-      auto& next = pos_[0];
-      adjusted(by_freq_[k].second, next);
-      size_t w = 0, a = 0, b = 0;
-      while (a < cand_.size() && b < next.size()) {
-        if (cand_[a] < next[b]) {
-          ++a;
-        } else if (next[b] < cand_[a]) {
-          ++b;
-        } else {
-          cand_[w++] = cand_[a];
-          ++a;
-          ++b;
+      // Keep the candidates c with c + off among the slot's positions: gallop through them
+      // (they are sorted and usually far more numerous than the candidates).
+      const size_t i = by_freq_[k].second;
+      auto& raw = pos_[0];
+      slots_[i].positions(d, raw, tmp_);
+      const uint64_t off = slots_[i].offset - base;
+      const size_t n = raw.size();
+      size_t w = 0, j = 0;
+      for (size_t a = 0; a < cand_.size() && j < n; ++a) {
+        const uint64_t target = cand_[a] + off;
+        if (raw[j] < target) {
+          size_t lo = j, step = 1, hi = j + 1;  // raw[lo] < target
+          while (hi < n && raw[hi] < target) {
+            lo = hi;
+            step <<= 1;
+            hi = lo + step;
+          }
+          if (hi > n) hi = n;
+          while (hi - lo > 1) {  // raw[lo] < target, and raw[hi] >= target or hi == n
+            const size_t mid = lo + (hi - lo) / 2;
+            if (raw[mid] < target) {
+              lo = mid;
+            } else {
+              hi = mid;
+            }
+          }
+          j = hi;
         }
+        if (j < n && raw[j] == target) cand_[w++] = cand_[a];
       }
       cand_.resize(w);
     }
