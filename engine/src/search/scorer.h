@@ -7,6 +7,8 @@
 #include <span>
 #include <map>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,8 @@ class Stats {
   Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
   uint64_t doc_freq(const std::string& key) const;
   float idf(const std::string& key) const;
+  // seg.term_info(key), looked up once per query and segment (doc_freq needs it too).
+  std::optional<TermInfo> term_info(const SegmentReader& seg, const std::string& key) const;
   float avg_norm(uint16_t field) const { return avg_norm_[field]; }
   const Bm25Params& params() const { return params_; }
 
@@ -51,6 +55,7 @@ class Stats {
   uint64_t total_docs_ = 0;
   std::vector<float> avg_norm_;
   mutable std::map<std::string, uint64_t> df_;
+  mutable std::map<std::pair<const SegmentReader*, std::string>, std::optional<TermInfo>> ti_;
 };
 
 // BM25 of one term (or phrase) on one field: weight x tf / (tf + K(norm)).

@@ -26,10 +26,19 @@ uint64_t Stats::doc_freq(const std::string& key) const {
   if (it != df_.end()) return it->second;
   uint64_t df = 0;
   for (const auto& s : segments_) {
-    if (auto ti = s->term_info(key)) df += ti->doc_freq;
+    if (auto ti = term_info(*s, key)) df += ti->doc_freq;
   }
   df_[key] = df;
   return df;
+}
+
+std::optional<TermInfo> Stats::term_info(const SegmentReader& seg, const std::string& key) const {
+  auto k = std::make_pair(&seg, key);
+  auto it = ti_.find(k);
+  if (it != ti_.end()) return it->second;
+  auto ti = seg.term_info(key);
+  ti_.emplace(std::move(k), ti);
+  return ti;
 }
 
 float Stats::idf(const std::string& key) const {
@@ -593,7 +602,7 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
     }
     case K::kTerm: {
       std::string key = term_key(q.field, q.term);
-      auto ti = seg.term_info(key);
+      auto ti = stats.term_info(seg, key);
       if (!ti) return std::make_unique<EmptyScorer>();
       const auto& f = seg.schema().field(q.field);
       return std::make_unique<TermScorer>(seg.postings(*ti, f.options.record),
@@ -621,7 +630,7 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
         } else {
           std::string key = term_key(q.field, q.phrase[i].second);
           idf += stats.idf(key);
-          auto ti = seg.term_info(key);
+          auto ti = stats.term_info(seg, key);
           if (ti) slot.postings.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
         }
         if (slot.postings.empty()) return std::make_unique<EmptyScorer>();

@@ -115,7 +115,7 @@ struct TermCursor {
 static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const Query& term, float boost,
                        const search::Stats& stats, TopK& top) {
   std::string key = term_key(term.field, term.term);
-  auto ti = seg.term_info(key);
+  auto ti = stats.term_info(seg, key);
   if (!ti) return;
   const auto& f = seg.schema().field(term.field);
   SegmentPostings p = seg.postings(*ti, f.options.record);
@@ -153,7 +153,7 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   std::vector<TermCursor> cur;
   for (const auto& [t, boost] : terms) {
     std::string key = term_key(t->field, t->term);
-    auto ti = seg.term_info(key);
+    auto ti = stats.term_info(seg, key);
     if (!ti) continue;
     const auto& f = seg.schema().field(t->field);
     search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
@@ -198,11 +198,12 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
 
 // Count of a union of terms: each term's postings OR-ed into a bitset, block by block, then
 // counted (deleted documents masked out).
-static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms) {
+static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms,
+                            const search::Stats& stats) {
   const uint32_t max_doc = seg.max_doc();
   std::vector<uint64_t> bits((max_doc + 63) / 64, 0);
   for (const auto& [t, boost] : terms) {
-    auto ti = seg.term_info(term_key(t->field, t->term));
+    auto ti = stats.term_info(seg, term_key(t->field, t->term));
     if (!ti) continue;
     SegmentPostings p = seg.postings(*ti, seg.schema().field(t->field).options.record);
     while (p.doc() != kTerminated) {
@@ -240,7 +241,7 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       if (want_count) {
         result.count = term != nullptr ? count(*term) : 0;
         if (term == nullptr) {
-          for (const auto& seg : segments_) result.count += count_union(*seg, terms);
+          for (const auto& seg : segments_) result.count += count_union(*seg, terms, stats);
         }
       }
       TopK top(k);
@@ -307,8 +308,9 @@ uint64_t Searcher::count(const Query& q) const {
   }
   auto terms = term_union(q);
   if (!terms.empty()) {
+    search::Stats stats(segments_, schema_, params_);
     uint64_t n = 0;
-    for (const auto& seg : segments_) n += count_union(*seg, terms);
+    for (const auto& seg : segments_) n += count_union(*seg, terms, stats);
     return n;
   }
   return run(q, 0, true, nullptr).count;
