@@ -558,5 +558,53 @@ TEST(Differential, ForceMergedSplit) { run_differential(3, 1200, 1, true, false,
 TEST(Differential, DeletesMatchSetsOnly) { run_differential(4, 1500, 1, false, true, false); }
 TEST(Differential, DeletesThenForceMergeScores) { run_differential(5, 1500, 2, true, true, true); }
 
+// The skipping top-k paths (block-max over impacts for one term and for conjunctions of terms,
+// MaxScore for unions) against the exhaustive scores of every match, on long postings of
+// common words in documents of very different lengths, where whole blocks are skipped.
+TEST(Differential, SkippingTopKMatchesExhaustive) {
+  Schema schema = Schema::from_json(R"({"fields":[{"name":"body","type":"text","record":"position"}]})");
+  auto analyzers = analyzers_for(schema);
+  std::shared_ptr<Directory> dir = new_ram_directory();
+  IndexWriterOptions opts;
+  opts.num_threads = 1;
+  auto writer = IndexWriter::create(dir, schema, opts);
+  DocumentParser parser(schema);
+  std::mt19937_64 rng(77);
+  const char* words[] = {"aa", "bb", "cc", "dd", "ee", "ff"};
+  const double weights[] = {0.4, 0.25, 0.15, 0.1, 0.07, 0.03};
+  std::discrete_distribution<int> pick_word(std::begin(weights), std::end(weights));
+  for (int i = 0; i < 6000; ++i) {
+    const size_t len = 1 + rng() % (rng() % 4 == 0 ? 400 : 30);
+    std::string text;
+    for (size_t w = 0; w < len; ++w) {
+      text += words[pick_word(rng)];
+      text += ' ';
+    }
+    writer->add_document(parser.parse("{\"body\":\"" + text + "\"}"));
+  }
+  writer->commit();
+  writer->force_merge();
+  auto segs = open_segments(directory_lookup(*dir), writer->committed(), OpenOptions{});
+  Searcher searcher(segs, schema, analyzers);
+  QueryOptions qo;
+  qo.default_fields.push_back("body");
+  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee"}) {
+    QueryPtr q = searcher.parse(text, qo);
+    std::vector<float> all;
+    searcher.for_each(*q, [&](const Hit& h) { all.push_back(h.score); });
+    std::sort(all.rbegin(), all.rend());
+    for (size_t k : {1, 7, 10, 100}) {
+      auto fast = searcher.top_k(*q, k);
+      auto counted = searcher.top_k_with_count(*q, k);
+      ASSERT_EQ(fast.size(), std::min(k, all.size())) << text;
+      ASSERT_EQ(counted.count, all.size()) << text;
+      for (size_t i = 0; i < fast.size(); ++i) {
+        ASSERT_NEAR(fast[i].score, all[i], 1e-5 * std::max(1.0f, all[i])) << text << " k " << k << " rank " << i;
+        ASSERT_NEAR(counted.hits[i].score, all[i], 1e-5 * std::max(1.0f, all[i])) << text << " k " << k;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace needle

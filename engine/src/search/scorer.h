@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <span>
 #include <map>
@@ -48,6 +49,8 @@ class Stats {
   std::optional<TermInfo> term_info(const SegmentReader& seg, const std::string& key) const;
   float avg_norm(uint16_t field) const { return avg_norm_[field]; }
   const Bm25Params& params() const { return params_; }
+  // K(norm id) of BM25 for the field, computed once per query (Bm25::cache).
+  const std::array<float, 256>& k_table(uint16_t field) const;
 
  private:
   const std::vector<std::shared_ptr<SegmentReader>>& segments_;
@@ -55,6 +58,7 @@ class Stats {
   uint64_t total_docs_ = 0;
   std::vector<float> avg_norm_;
   mutable std::map<std::string, uint64_t> df_;
+  mutable std::map<uint16_t, std::array<float, 256>> k_tables_;
   mutable std::map<std::pair<const SegmentReader*, std::string>, std::optional<TermInfo>> ti_;
 };
 

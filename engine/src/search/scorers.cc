@@ -54,12 +54,21 @@ Bm25::Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, con
   const auto& n = seg.norms(field);
   if (!n.empty()) {
     norms = n.data();
-    float avg = stats.avg_norm(field);
-    for (int i = 0; i < 256; ++i) {
-      float dl = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
-      cache[i] = p.k1 * (1.0f - p.b + p.b * dl / avg);
-    }
+    const auto& t = stats.k_table(field);
+    std::copy(t.begin(), t.end(), cache);
   }
+}
+
+const std::array<float, 256>& Stats::k_table(uint16_t field) const {
+  auto it = k_tables_.find(field);
+  if (it != k_tables_.end()) return it->second;
+  std::array<float, 256> t;
+  const float avg = avg_norm(field);
+  for (int i = 0; i < 256; ++i) {
+    float dl = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
+    t[i] = params_.k1 * (1.0f - params_.b + params_.b * dl / avg);
+  }
+  return k_tables_.emplace(field, t).first->second;
 }
 
 namespace {

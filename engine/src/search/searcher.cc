@@ -102,6 +102,19 @@ std::vector<std::pair<const Query*, float>> term_union(const Query& q) {
   return out;
 }
 
+// A pure conjunction of (boosted) terms: its terms and boosts, else empty.
+std::vector<std::pair<const Query*, float>> term_conjunction(const Query& q) {
+  std::vector<std::pair<const Query*, float>> out;
+  if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
+  for (const auto& [occur, sub] : q.clauses) {
+    float boost;
+    const Query* t = boosted_term(*sub, boost);
+    if (occur != Occur::kMust || t == nullptr || boost <= 0) return {};
+    out.emplace_back(t, boost);
+  }
+  return out;
+}
+
 struct TermCursor {
   SegmentPostings postings;
   search::Bm25 bm25;
@@ -196,6 +209,95 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   }
 }
 
+// A conjunction of terms over one segment, leading with the rarest: counts its live matches
+// (returned) and, with `top`, offers them scored. Without `want_count`, block-max: windows where
+// the sum of the terms' block bounds cannot enter the top k are skipped whole.
+static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                          const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                          TopK* top, bool want_count) {
+  struct Cursor {
+    SegmentPostings p;
+    const Query* term;
+    float boost;
+  };
+  std::vector<Cursor> cur;
+  for (const auto& [t, boost] : terms) {
+    auto ti = stats.term_info(seg, term_key(t->field, t->term));
+    if (!ti) return 0;
+    cur.push_back(Cursor{seg.postings(*ti, seg.schema().field(t->field).options.record), t, boost});
+  }
+  std::stable_sort(cur.begin(), cur.end(),
+                   [](const Cursor& a, const Cursor& b) { return a.p.doc_freq() < b.p.doc_freq(); });
+  std::vector<search::Bm25> bm;
+  if (top != nullptr) {
+    bm.reserve(cur.size());
+    for (const auto& c : cur) {
+      bm.emplace_back(stats.idf(term_key(c.term->field, c.term->term)), c.boost, c.term->field, seg, stats);
+    }
+  }
+  const size_t n = cur.size();
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  // Block-max pays when a window (where every term stays in one block) holds several candidates
+  // of the lead; with a rare lead, bounding each candidate would cost more than scoring it.
+  uint64_t max_other_df = 0;
+  for (size_t i = 1; i < cur.size(); ++i) max_other_df = std::max<uint64_t>(max_other_df, cur[i].p.doc_freq());
+  const bool block_max = top != nullptr && !want_count &&
+                         static_cast<uint64_t>(cur[0].p.doc_freq()) * 128 >= 8 * max_other_df;
+  SegmentPostings& lead = cur[0].p;
+  float theta = top != nullptr ? top->threshold() : 0;
+  float bound = 0;
+  uint32_t upto = 0;       // the window [.., upto] that `bound` holds for
+  bool have_bound = false;
+  uint64_t count = 0;
+  uint32_t d = lead.doc();
+  while (d != kTerminated) {
+    if (block_max && theta > -std::numeric_limits<float>::infinity()) {
+      if (!have_bound || d > upto) {
+        bound = 0;
+        upto = kTerminated;
+        for (size_t i = 0; i < n; ++i) {
+          cur[i].p.shallow_seek(d);
+          bound += search::block_upper_bound(bm[i], cur[i].p.block_impacts());
+          upto = std::min(upto, cur[i].p.block_last_doc());
+        }
+        have_bound = true;
+      }
+      if (bound < theta) {
+        if (upto == kTerminated) break;
+        d = lead.seek(upto + 1);
+        continue;
+      }
+    }
+    uint32_t di = d;
+    size_t i = 1;
+    for (; i < n; ++i) {
+      SegmentPostings& p = cur[i].p;
+      di = p.doc() < d ? p.seek(d) : p.doc();
+      if (di != d) break;
+    }
+    if (i < n) {
+      if (di == kTerminated) break;
+      d = lead.seek(di);
+      continue;
+    }
+    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+    if (!(deletes && seg.is_deleted(d))) {
+      ++count;
+      if (top != nullptr) {
+        float score = 0;
+        for (size_t j = 0; j < n; ++j) score += bm[j].score(d, cur[j].p.term_freq());
+        if (score >= theta) {
+          top->offer(Hit{score, seg_index, d, base + d});
+          theta = top->threshold();
+        }
+      }
+    }
+    d = lead.advance();
+  }
+  return count;
+}
+
 // Count of a union of terms: each term's postings OR-ed into a bitset, block by block, then
 // counted (deleted documents masked out).
 static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms,
@@ -232,6 +334,19 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
   search::Stats stats(segments_, schema_, params_);
   SearchResult result;
+  if (each == nullptr) {
+    auto conj = term_conjunction(q);
+    if (!conj.empty()) {
+      TopK top(k);
+      for (size_t s = 0; s < segments_.size(); ++s) {
+        result.count += and_terms(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats,
+                                  k > 0 ? &top : nullptr, want_count);
+      }
+      if (!want_count) result.count = 0;
+      result.hits = top.take();
+      return result;
+    }
+  }
   // Top-k need not visit every match; a count of a union is a bitset count.
   if (k > 0 && each == nullptr) {
     float boost;
