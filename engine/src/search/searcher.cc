@@ -209,6 +209,34 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   }
 }
 
+// Sets the bit of every doc of `p` (from its current doc on) in `bits`.
+static void or_postings(const SegmentReader& seg, SegmentPostings& p, std::vector<uint64_t>& bits) {
+  const uint32_t max_doc = seg.max_doc();
+  while (p.doc() != kTerminated) {
+    for (uint32_t d : p.block_docs()) {
+      if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+      bits[d >> 6] |= 1ULL << (d & 63);
+    }
+    p.next_block();
+  }
+}
+
+// Number of set bits of documents that are not deleted.
+static uint64_t count_alive(const SegmentReader& seg, const std::vector<uint64_t>& bits) {
+  const auto& del = seg.deleted_bitset();
+  uint64_t n = 0;
+  for (size_t w = 0; w < bits.size(); ++w) {
+    uint64_t word = bits[w];
+    if (!del.empty()) {
+      uint64_t dead = 0;
+      for (size_t b = 0; b < 8 && w * 8 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[w * 8 + b]) << (8 * b);
+      word &= ~dead;
+    }
+    n += static_cast<uint64_t>(__builtin_popcountll(word));
+  }
+  return n;
+}
+
 // A conjunction of terms over one segment, leading with the rarest: counts its live matches
 // (returned) and, with `top`, offers them scored. Without `want_count`, block-max: windows where
 // the sum of the terms' block bounds cannot enter the top k are skipped whole.
@@ -228,6 +256,26 @@ static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t
   }
   std::stable_sort(cur.begin(), cur.end(),
                    [](const Cursor& a, const Cursor& b) { return a.p.doc_freq() < b.p.doc_freq(); });
+  if (want_count && top == nullptr) {
+    // Dense lists: AND-ing bitsets of the terms (decode every block, no seeks) is cheaper than
+    // seeking every other term to each doc of the lead (estimated instruction costs). With a
+    // top k as well, one pass that counts and scores is cheaper than the two.
+    const uint64_t words = (seg.max_doc() + 63) / 64;
+    uint64_t total_df = 0;
+    for (const auto& c : cur) total_df += c.p.doc_freq();
+    const uint64_t leapfrog = 40 * static_cast<uint64_t>(cur[0].p.doc_freq()) * cur.size();
+    const uint64_t bitset = 4 * total_df + 3 * words * cur.size();
+    if (bitset < leapfrog) {
+      std::vector<uint64_t> bits(words, 0), tmp(words);
+      or_postings(seg, cur[0].p, bits);
+      for (size_t i = 1; i < cur.size(); ++i) {
+        std::fill(tmp.begin(), tmp.end(), 0);
+        or_postings(seg, cur[i].p, tmp);
+        for (uint64_t w = 0; w < words; ++w) bits[w] &= tmp[w];
+      }
+      return count_alive(seg, bits);
+    }
+  }
   std::vector<search::Bm25> bm;
   if (top != nullptr) {
     bm.reserve(cur.size());
@@ -302,32 +350,14 @@ static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t
 // counted (deleted documents masked out).
 static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms,
                             const search::Stats& stats) {
-  const uint32_t max_doc = seg.max_doc();
-  std::vector<uint64_t> bits((max_doc + 63) / 64, 0);
+  std::vector<uint64_t> bits((seg.max_doc() + 63) / 64, 0);
   for (const auto& [t, boost] : terms) {
     auto ti = stats.term_info(seg, term_key(t->field, t->term));
     if (!ti) continue;
     SegmentPostings p = seg.postings(*ti, seg.schema().field(t->field).options.record);
-    while (p.doc() != kTerminated) {
-      for (uint32_t d : p.block_docs()) {
-        if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-        bits[d >> 6] |= 1ULL << (d & 63);
-      }
-      p.next_block();
-    }
+    or_postings(seg, p, bits);
   }
-  const auto& del = seg.deleted_bitset();
-  uint64_t n = 0;
-  for (size_t w = 0; w < bits.size(); ++w) {
-    uint64_t word = bits[w];
-    if (!del.empty()) {
-      uint64_t dead = 0;
-      for (size_t b = 0; b < 8 && w * 8 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[w * 8 + b]) << (8 * b);
-      word &= ~dead;
-    }
-    n += static_cast<uint64_t>(__builtin_popcountll(word));
-  }
-  return n;
+  return count_alive(seg, bits);
 }
 
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
