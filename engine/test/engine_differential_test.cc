@@ -558,9 +558,10 @@ TEST(Differential, ForceMergedSplit) { run_differential(3, 1200, 1, true, false,
 TEST(Differential, DeletesMatchSetsOnly) { run_differential(4, 1500, 1, false, true, false); }
 TEST(Differential, DeletesThenForceMergeScores) { run_differential(5, 1500, 2, true, true, true); }
 
-// The skipping top-k paths (block-max over impacts for one term and for conjunctions of terms,
-// MaxScore for unions) against the exhaustive scores of every match, on long postings of
-// common words in documents of very different lengths, where whole blocks are skipped.
+// The fast top-k paths (block-max over impacts for one term, MaxScore for unions, the direct
+// loop and the bitset count for conjunctions of terms) against the exhaustive scores of every
+// match, on long postings of common words in documents of very different lengths, where whole
+// blocks are skipped.
 TEST(Differential, SkippingTopKMatchesExhaustive) {
   Schema schema = Schema::from_json(R"({"fields":[{"name":"body","type":"text","record":"position"}]})");
   auto analyzers = analyzers_for(schema);

@@ -339,9 +339,14 @@ void SegmentPostings::corrupt(const char* detail) const {
                            ")");
 }
 
+SegmentPostings::SegmentPostings() {
+  std::fill(std::begin(docs_), std::end(docs_), kTerminated);
+}
+
 SegmentPostings::SegmentPostings(Bytes postings_body, Bytes positions_body, const TermInfo& ti,
                                  IndexRecordOption opt)
     : opt_(opt), doc_freq_(ti.doc_freq) {
+  std::fill(docs_ + kBlockSize, std::end(docs_), kTerminated);
   if (opt_ != IndexRecordOption::kBasic && opt_ != IndexRecordOption::kFreq &&
       opt_ != IndexRecordOption::kPosition) {
     throw_error(ErrorCode::kInvalidArgument, "postings: unknown record option");
@@ -577,10 +582,22 @@ uint32_t SegmentPostings::seek(uint32_t target) {
   if (target <= doc_ || doc_ == kTerminated) return doc_;
   uint32_t i;
   if (target <= docs_[n_ - 1]) {
-    // In the decoded block, usually a few docs ahead: gallop from the next doc, then bisect.
+    // In the decoded block, usually a few docs ahead. First count, without branches, the docs
+    // below target among the next kSeekWindow (valid doc ids and target are below 2^31 here, so a
+    // signed compare is right; the slots past the block hold kTerminated): if one of them is
+    // >= target, that count is the answer. Else gallop on from the window's end, then bisect.
     // Invariant (holds even for out-of-order corrupt blocks): docs_[hi] >= target.
     i = cur_ + 1;
-    if (docs_[i] < target) {
+    uint32_t below = 0;
+    for (uint32_t j = 0; j < kSeekWindow; ++j) {
+      below += static_cast<int32_t>(docs_[i + j]) < static_cast<int32_t>(target) ? 1 : 0;
+    }
+    if (below < kSeekWindow) {
+      i += below;
+      if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks
+    } else {
+      i += kSeekWindow - 1;  // docs_[i] < target, so i < n_ - 1
+      if (i >= n_ - 1) i = n_ - 1;  // only for out-of-order (corrupt) blocks
       uint32_t lo = i, hi, step = 1;
       for (;;) {
         hi = lo + step;

@@ -238,8 +238,9 @@ static uint64_t count_alive(const SegmentReader& seg, const std::vector<uint64_t
 }
 
 // A conjunction of terms over one segment, leading with the rarest: counts its live matches
-// (returned) and, with `top`, offers them scored. Without `want_count`, block-max: windows where
-// the sum of the terms' block bounds cannot enter the top k are skipped whole.
+// (returned) and, with `top`, offers them scored. (Block-max windows over the terms' impacts
+// were tried here: computing the bounds cost more than the blocks they let us skip, on the AOL
+// queries over Wikipedia, so every match is scored.)
 static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
                           const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
                           TopK* top, bool want_count) {
@@ -286,37 +287,11 @@ static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t
   const size_t n = cur.size();
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
-  // Block-max pays when a window (where every term stays in one block) holds several candidates
-  // of the lead; with a rare lead, bounding each candidate would cost more than scoring it.
-  uint64_t max_other_df = 0;
-  for (size_t i = 1; i < cur.size(); ++i) max_other_df = std::max<uint64_t>(max_other_df, cur[i].p.doc_freq());
-  const bool block_max = top != nullptr && !want_count &&
-                         static_cast<uint64_t>(cur[0].p.doc_freq()) * 128 >= 8 * max_other_df;
   SegmentPostings& lead = cur[0].p;
   float theta = top != nullptr ? top->threshold() : 0;
-  float bound = 0;
-  uint32_t upto = 0;       // the window [.., upto] that `bound` holds for
-  bool have_bound = false;
   uint64_t count = 0;
   uint32_t d = lead.doc();
   while (d != kTerminated) {
-    if (block_max && theta > -std::numeric_limits<float>::infinity()) {
-      if (!have_bound || d > upto) {
-        bound = 0;
-        upto = kTerminated;
-        for (size_t i = 0; i < n; ++i) {
-          cur[i].p.shallow_seek(d);
-          bound += search::block_upper_bound(bm[i], cur[i].p.block_impacts());
-          upto = std::min(upto, cur[i].p.block_last_doc());
-        }
-        have_bound = true;
-      }
-      if (bound < theta) {
-        if (upto == kTerminated) break;
-        d = lead.seek(upto + 1);
-        continue;
-      }
-    }
     uint32_t di = d;
     size_t i = 1;
     for (; i < n; ++i) {

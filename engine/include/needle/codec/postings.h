@@ -109,7 +109,7 @@ class PostingsSerializer {
 // (even the const accessors decode lazily); copies are independent.
 class SegmentPostings {
  public:
-  SegmentPostings() = default;  // an empty list (doc() == kTerminated)
+  SegmentPostings();  // an empty list (doc() == kTerminated)
   SegmentPostings(Bytes postings_body, Bytes positions_body, const TermInfo& ti,
                   IndexRecordOption opt);
 
@@ -232,7 +232,10 @@ class SegmentPostings {
   uint32_t doc_ = kTerminated;
   uint32_t n_ = 0;    // docs in docs_
   uint32_t cur_ = 0;  // index of the current doc in docs_
-  alignas(64) uint32_t docs_[bitpacking::kBlockSize];
+  // seek() compares a window of kSeekWindow docs after the current one; the slots past the
+  // block hold kTerminated (as do those of a tail after its last doc).
+  static constexpr uint32_t kSeekWindow = 8;
+  alignas(64) uint32_t docs_[bitpacking::kBlockSize + kSeekWindow];
   mutable bool tf_ready_ = true;
   alignas(64) mutable uint32_t tfs_[bitpacking::kBlockSize];
 
