@@ -413,7 +413,36 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
 
 std::vector<Hit> Searcher::top_k(const Query& q, size_t k) const { return run(q, k, false, nullptr).hits; }
 
-uint64_t Searcher::count(const Query& q) const {
+// A query that matches the same documents as `q`, for counting: boosts dropped, and should
+// clauses of a boolean query that has must clauses (they only add score); a boolean left with
+// one must clause is that clause. `holder` keeps a rewritten boolean alive.
+static const Query* count_form(const Query& q, QueryPtr& holder) {
+  const Query* cur = &q;
+  for (;;) {
+    while (cur->kind == Query::Kind::kBoost) cur = cur->inner.get();
+    if (cur->kind != Query::Kind::kBoolean) return cur;
+    bool must = false, should = false;
+    for (const auto& [occur, sub] : cur->clauses) {
+      must |= occur == Occur::kMust;
+      should |= occur == Occur::kShould;
+    }
+    if (!must || !should) return cur;
+    std::vector<std::pair<Occur, QueryPtr>> kept;
+    for (const auto& c : cur->clauses) {
+      if (c.first != Occur::kShould) kept.push_back(c);
+    }
+    if (kept.size() == 1) {
+      cur = kept[0].second.get();  // owned by q's clauses
+      continue;
+    }
+    holder = Query::make_boolean(std::move(kept));
+    return holder.get();
+  }
+}
+
+uint64_t Searcher::count(const Query& query) const {
+  QueryPtr holder;
+  const Query& q = *count_form(query, holder);
   // Counts that need no iteration: all documents, and one term when nothing is deleted.
   bool any_deletes = false;
   for (const auto& s : segments_) any_deletes |= s->has_deletes();
