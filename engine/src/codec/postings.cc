@@ -578,7 +578,7 @@ uint32_t SegmentPostings::advance_slow() {
   return doc_;
 }
 
-uint32_t SegmentPostings::seek(uint32_t target) {
+uint32_t SegmentPostings::seek_slow(uint32_t target) {
   if (target <= doc_ || doc_ == kTerminated) return doc_;
   uint32_t i;
   if (target <= docs_[n_ - 1]) {

@@ -123,7 +123,15 @@ class SegmentPostings {
     return advance_slow();
   }
   // First doc >= target (returns doc() if target <= doc()). Jumps whole blocks via skip entries.
-  uint32_t seek(uint32_t target);
+  uint32_t seek(uint32_t target) {
+    if (target <= doc_) return doc_;
+    // The next doc of the block (often the answer when lists are dense), else the general case.
+    if (cur_ + 1 < n_ && target <= docs_[cur_ + 1]) {
+      doc_ = docs_[++cur_];
+      return doc_;
+    }
+    return seek_slow(target);
+  }
   // Term frequency of the current doc; 1 when opt == kBasic.
   uint32_t term_freq() const {
     if (!tf_ready_) decode_tfs();
@@ -192,6 +200,7 @@ class SegmentPostings {
   };
 
   uint32_t advance_slow();
+  uint32_t seek_slow(uint32_t target);
   void read_entry(Cursor& c) const;  // fills c from the skip entry (or tail/end) of c.blk
   void step(Cursor& c) const;        // moves c to the next block
   void skip_to(Cursor& c, uint32_t target) const;  // moves c to the block that may hold target
