@@ -374,7 +374,10 @@ struct Gen {
       case 0: return "body:" + lw();
       case 1: return "title:" + lw();
       case 2: return lw();
-      case 3: return "body:\"" + lw() + " " + lw() + "\"";
+      case 3: {  // a term twice (its slots share one cursor)
+        std::string w = lw();
+        return "body:\"" + w + " " + lw() + " " + w + "\"" + (coin(0.3) ? "~" + std::to_string(1 + pick(3)) : "");
+      }
       case 4: return "body:\"" + lw() + " " + lw() + "\"~" + std::to_string(1 + pick(3));
       case 5: return "body:" + lw().substr(0, 1 + pick(3)) + "*";
       case 6: return "body:" + lw().substr(0, 2) + "?" + "*";

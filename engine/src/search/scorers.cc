@@ -345,6 +345,9 @@ class ExclusionScorer final : public Scorer {
 class Slot {
  public:
   uint32_t offset = 0;
+  // A term seen at an earlier slot of the phrase is read through that slot (its index here):
+  // one cursor per distinct term.
+  int alias = -1;
   std::vector<SegmentPostings> postings;
   uint32_t doc() const {
     uint32_t m = kTerminated;
@@ -387,8 +390,9 @@ class PhraseScorer final : public Scorer {
  public:
   PhraseScorer(std::vector<Slot> slots, uint32_t slop, Bm25 bm25)
       : slots_(std::move(slots)), slop_(slop), bm25_(bm25), pos_(slots_.size()) {
-    order_.resize(slots_.size());
-    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].alias < 0) order_.push_back(i);
+    }
     std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return slots_[a].cost() < slots_[b].cost(); });
     doc_ = align(slots_[order_[0]].doc());
   }
@@ -414,6 +418,9 @@ class PhraseScorer final : public Scorer {
   uint64_t cost() const override { return slots_[order_[0]].cost(); }
 
  private:
+  // The slot whose postings serve slot i.
+  const Slot& src(size_t i) const { return slots_[i].alias >= 0 ? slots_[static_cast<size_t>(slots_[i].alias)] : slots_[i]; }
+
   // The first doc >= target holding every term (the approximation).
   uint32_t align(uint32_t target) {
     while (target != kTerminated) {
@@ -439,7 +446,7 @@ class PhraseScorer final : public Scorer {
     if (slop_ == 0) return exact_phrase_freq(d);
     const uint32_t base = slots_[0].offset;
     for (size_t i = 0; i < slots_.size(); ++i) {
-      slots_[i].positions(d, pos_[i], tmp_);
+      src(i).positions(d, pos_[i], tmp_);
       auto& v = pos_[i];
       const uint32_t off = slots_[i].offset - base;
       size_t w = 0;
@@ -473,11 +480,11 @@ class PhraseScorer final : public Scorer {
   // candidates remain.
   uint32_t exact_phrase_freq(uint32_t d) {
     by_freq_.clear();
-    for (size_t i = 0; i < slots_.size(); ++i) by_freq_.emplace_back(slots_[i].freq(d), i);
+    for (size_t i = 0; i < slots_.size(); ++i) by_freq_.emplace_back(src(i).freq(d), i);
     std::sort(by_freq_.begin(), by_freq_.end());
     const uint32_t base = slots_[0].offset;
     auto adjusted = [&](size_t i, std::vector<uint32_t>& out) {
-      slots_[i].positions(d, out, tmp_);
+      src(i).positions(d, out, tmp_);
       const uint32_t off = slots_[i].offset - base;
       size_t w = 0;
       for (uint32_t p : out) {
@@ -493,7 +500,7 @@ class PhraseScorer final : public Scorer {
       // (they are sorted and usually far more numerous than the candidates).
       const size_t i = by_freq_[k].second;
       auto& raw = pos_[0];
-      slots_[i].positions(d, raw, tmp_);
+      src(i).positions(d, raw, tmp_);
       const uint64_t off = slots_[i].offset - base;
       const size_t n = raw.size();
       size_t w = 0, j = 0;
@@ -639,10 +646,18 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
         } else {
           std::string key = term_key(q.field, q.phrase[i].second);
           idf += stats.idf(key);
-          auto ti = stats.term_info(seg, key);
-          if (ti) slot.postings.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
+          for (size_t j = 0; j < i; ++j) {
+            if (q.phrase[j].second == q.phrase[i].second) {  // j < i: not the prefix slot
+              slot.alias = slots[j].alias >= 0 ? slots[j].alias : static_cast<int>(j);
+              break;
+            }
+          }
+          if (slot.alias < 0) {
+            auto ti = stats.term_info(seg, key);
+            if (ti) slot.postings.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
+          }
         }
-        if (slot.postings.empty()) return std::make_unique<EmptyScorer>();
+        if (slot.postings.empty() && slot.alias < 0) return std::make_unique<EmptyScorer>();
         slots.push_back(std::move(slot));
       }
       return std::make_unique<PhraseScorer>(std::move(slots), q.slop, Bm25(idf, boost, q.field, seg, stats));
