@@ -59,7 +59,8 @@ inline uint64_t read_vint(const uint8_t*& p, const uint8_t* end, const char* wha
 // Appends the impacts record of n docs (docs/format/postings.md "Impacts"): the (tf, norm id)
 // pairs no other doc beats on both, merged two neighbours at a time into one that dominates both
 // while there are more than kMaxImpacts.
-void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::vector<uint8_t>& out) {
+void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::vector<uint8_t>& out,
+                   uint32_t max_pairs = kMaxImpacts) {
   uint32_t best[256] = {};  // max tf per norm id
   uint64_t len_sum = 0;
   for (uint32_t i = 0; i < n; ++i) {
@@ -74,7 +75,7 @@ void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::v
       run = best[id];
     }
   }
-  if (m > kMaxImpacts) {
+  if (m > max_pairs) {
     // Which neighbours to merge only affects how tight the bounds are, never their validity:
     // pick the merge that raises a BM25 bound (k1 1.2, b 0.75, the block's mean length) least.
     const double avg = std::max(1.0, static_cast<double>(len_sum) / n);
@@ -82,7 +83,7 @@ void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::v
       const double k = 1.2 * (0.25 + 0.75 * id_to_fieldnorm(x.norm) / avg);
       return x.tf / (x.tf + k);
     };
-    while (m > kMaxImpacts) {
+    while (m > max_pairs) {
       uint32_t pick = 0;
       double pick_cost = 0;
       for (uint32_t i = 0; i + 1 < m; ++i) {
@@ -301,7 +302,9 @@ TermInfo PostingsSerializer::close_term() {
       postings_->u8(min_norm);
     } else {
       std::vector<uint8_t> rec;
-      write_impacts(tfs_, norms_, n_, rec);
+      // A term of fewer than 128 docs keeps one pair (its max tf, min norm id): 2 bytes where
+      // the frontier would take more, for the many small terms whose one block is cheap to read.
+      write_impacts(tfs_, norms_, n_, rec, num_blocks > 0 ? kMaxImpacts : 1);
       postings_->u8(static_cast<uint8_t>(rec.size()));
       postings_->bytes(rec);
     }
