@@ -235,17 +235,49 @@ struct RefBlock {
   uint32_t first, last;  // last doc id (kTerminated for the final partial block)
   uint32_t max_tf;
   uint8_t min_norm;
+  std::vector<Impact> frontier;  // (tf, norm) pairs no doc of the block beats on both
+  std::vector<Impact> docs;      // every doc's (tf, norm)
 };
+
+// The block's impacts: increasing, dominating every doc, and exactly the frontier when it fits
+// (with `exact`: not for terms of fewer than 128 docs, which keep one pair).
+void check_impacts(std::span<const Impact> got, const RefBlock& b, bool exact = true) {
+  ASSERT_FALSE(got.empty());
+  ASSERT_LE(got.size(), kMaxImpacts);
+  for (size_t i = 1; i < got.size(); ++i) {
+    ASSERT_LT(got[i - 1].norm, got[i].norm);
+    ASSERT_LT(got[i - 1].tf, got[i].tf);
+  }
+  for (const Impact& d : b.docs) {
+    bool covered = false;
+    for (const Impact& g : got) covered |= g.tf >= d.tf && g.norm <= d.norm;
+    ASSERT_TRUE(covered) << "doc tf " << d.tf << " norm " << int(d.norm);
+  }
+  if (!exact) {
+    ASSERT_EQ(got.size(), 1u);
+  } else if (b.frontier.size() <= kMaxImpacts) {
+    ASSERT_EQ(std::vector<Impact>(got.begin(), got.end()), b.frontier);
+  }
+}
 
 std::vector<RefBlock> ref_blocks(const RefTerm& t, IndexRecordOption opt) {
   std::vector<RefBlock> out;
   for (size_t s = 0; s < t.size(); s += kBlockSize) {
     const size_t e = std::min(t.size(), s + kBlockSize);
-    RefBlock b{t[s].doc, e - s == kBlockSize ? t[e - 1].doc : kTerminated, 0, 255};
+    RefBlock b{t[s].doc, e - s == kBlockSize ? t[e - 1].doc : kTerminated, 0, 255, {}, {}};
     for (size_t i = s; i < e; ++i) {
       b.max_tf = std::max(b.max_tf, expect_tf(t[i], opt));
       b.min_norm = std::min(b.min_norm, t[i].norm);
+      b.docs.push_back(Impact{expect_tf(t[i], opt), t[i].norm});
     }
+    for (const Impact& d : b.docs) {
+      bool beaten = false;
+      for (const Impact& o : b.docs) beaten |= o.tf >= d.tf && o.norm <= d.norm && !(o == d);
+      bool dup = false;
+      for (const Impact& f : b.frontier) dup |= f == d;
+      if (!beaten && !dup) b.frontier.push_back(d);
+    }
+    std::sort(b.frontier.begin(), b.frontier.end(), [](const Impact& x, const Impact& y) { return x.norm < y.norm; });
     out.push_back(b);
   }
   return out;
@@ -262,6 +294,8 @@ void check_block_max(const Written& w, size_t ti, IndexRecordOption opt, std::mt
       ASSERT_EQ(sp.block_last_doc(), blocks[j].last) << "block " << j;
       ASSERT_EQ(sp.block_max_term_freq(), blocks[j].max_tf) << "block " << j;
       ASSERT_EQ(sp.block_min_fieldnorm_id(), blocks[j].min_norm) << "block " << j;
+      check_impacts(sp.block_impacts(), blocks[j], t.size() >= kBlockSize);
+      if (::testing::Test::HasFatalFailure()) return;
     }
     // doc() is untouched by shallow seeks.
     if (!t.empty()) { ASSERT_EQ(sp.doc(), t[0].doc); }
@@ -428,13 +462,13 @@ TEST(Postings, SpecExamples) {
   ser.new_term();
   ser.write_doc(1000000, 2, std::vector<uint32_t>{1, 130}, 9);
   const TermInfo b = ser.close_term();
-  EXPECT_EQ(post.data(), (std::vector<uint8_t>{0x03, 0x03, 0x05, 0x0b, 0x08, 0x03, 0xc7, 0x04}));
+  EXPECT_EQ(post.data(), (std::vector<uint8_t>{0x02, 0x03, 0x03, 0x05, 0x0b, 0x08, 0x03, 0xc7, 0x04}));
   EXPECT_EQ(pos.data(),
             (std::vector<uint8_t>{0x07, 0x00, 0x04, 0x00, 0xc8, 0x01, 0x01, 0x81, 0x01}));
   ByteWriter ea, eb;
   a.encode(ea);
   b.encode(eb);
-  EXPECT_EQ(ea.data(), (std::vector<uint8_t>{0x03, 0x00, 0x08, 0x06, 0x00}));
+  EXPECT_EQ(ea.data(), (std::vector<uint8_t>{0x03, 0x00, 0x09, 0x06, 0x00}));
   EXPECT_EQ(eb.data(),
             (std::vector<uint8_t>{0x01, 0x83, 0x92, 0xf4, 0x01, 0x02, 0x09, 0x03, 0x06}));
   uint32_t in[kBlockSize];
@@ -458,6 +492,43 @@ TEST(Postings, SpecExamples) {
   sb.positions(p);
   EXPECT_EQ(p, (std::vector<uint32_t>{1, 130}));
   EXPECT_EQ(sb.block_min_fieldnorm_id(), 9);
+}
+
+// A block whose frontier is every doc (tf rising with the norm) keeps kMaxImpacts pairs that
+// still dominate every doc; a term of fewer than 128 docs keeps the one pair (max tf, min norm).
+TEST(Postings, ImpactsMergedDominate) {
+  for (IndexRecordOption opt : {IndexRecordOption::kFreq, IndexRecordOption::kPosition}) {
+    for (uint32_t n : {128u + 100u, 100u}) {
+      ByteWriter post, pos;
+      PostingsSerializer ser(opt, &post, &pos);
+      ser.new_term();
+      RefBlock b{0, kTerminated, 0, 255, {}, {}};
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t tf = 1 + i * 3 % 128 + (i % 128) * 2;
+        const uint8_t norm = static_cast<uint8_t>(10 + i % 128);
+        std::vector<uint32_t> p(tf);
+        std::iota(p.begin(), p.end(), 0u);
+        ser.write_doc(i * 2, tf, p, norm);
+        if (i < 128) b.docs.push_back(Impact{tf, norm});
+      }
+      TermInfo ti = ser.close_term();
+      b.frontier.resize(kMaxImpacts + 1);  // not compared: merged
+      Bytes pb = Bytes::copy_of(post.span()), qb = Bytes::copy_of(pos.span());
+      SegmentPostings sp(pb, qb, ti, opt);
+      auto imp = sp.block_impacts();
+      if (n >= 128) {
+        EXPECT_EQ(imp.size(), kMaxImpacts);
+        check_impacts(imp, b);
+        if (HasFatalFailure()) return;
+      } else {
+        ASSERT_EQ(imp.size(), 1u);
+        uint32_t max_tf = 0;
+        for (const Impact& d : b.docs) max_tf = std::max(max_tf, d.tf);
+        EXPECT_EQ(imp[0].tf, max_tf);
+      }
+      EXPECT_EQ(imp.front().norm, 10);
+    }
+  }
 }
 
 TEST(Postings, EmptyTerm) {
@@ -520,19 +591,20 @@ TEST(Postings, SkippedBlocksAreNotRead) {
   const TermInfo& ti = w.infos[0];
   std::vector<uint8_t> post(w.postings.data(), w.postings.data() + w.postings.size());
   std::vector<uint8_t> pos(w.positions.data(), w.positions.data() + w.positions.size());
-  // Header: vint first_doc, u8 tail_min_norm, vint tail_max_tf, vint num_positions.
+  // Header: vint first_doc, vint impacts_len, u8 tail_imp_len + the tail's impacts,
+  // vint num_positions.
   ByteReader r(post, "test");
   r.vint();
-  r.u8();
-  r.vint();
+  const uint64_t impacts_len = r.vint();
+  r.bytes(r.u8());
   const uint64_t num_positions = r.vint();
   const size_t skip_start = r.pos();
   const uint32_t num_blocks = ti.doc_freq / 128;
-  size_t off = skip_start + num_blocks * 19;
+  size_t off = skip_start + num_blocks * 15 + impacts_len;
   std::vector<size_t> block_off;
   for (uint32_t j = 0; j < num_blocks; ++j) {
     block_off.push_back(off);
-    const uint8_t* e = post.data() + skip_start + j * 19;
+    const uint8_t* e = post.data() + skip_start + j * 15;
     off += 16 * (e[4] + e[5]);
   }
   const uint32_t k = 30;  // target block

@@ -374,7 +374,10 @@ struct Gen {
       case 0: return "body:" + lw();
       case 1: return "title:" + lw();
       case 2: return lw();
-      case 3: return "body:\"" + lw() + " " + lw() + "\"";
+      case 3: {  // a term twice (its slots share one cursor)
+        std::string w = lw();
+        return "body:\"" + w + " " + lw() + " " + w + "\"" + (coin(0.3) ? "~" + std::to_string(1 + pick(3)) : "");
+      }
       case 4: return "body:\"" + lw() + " " + lw() + "\"~" + std::to_string(1 + pick(3));
       case 5: return "body:" + lw().substr(0, 1 + pick(3)) + "*";
       case 6: return "body:" + lw().substr(0, 2) + "?" + "*";
@@ -557,6 +560,55 @@ TEST(Differential, TwoThreadsThroughSplit) { run_differential(2, 1500, 2, true, 
 TEST(Differential, ForceMergedSplit) { run_differential(3, 1200, 1, true, false, true); }
 TEST(Differential, DeletesMatchSetsOnly) { run_differential(4, 1500, 1, false, true, false); }
 TEST(Differential, DeletesThenForceMergeScores) { run_differential(5, 1500, 2, true, true, true); }
+
+// The fast top-k paths (block-max over impacts for one term, MaxScore for unions, the direct
+// loop and the bitset count for conjunctions of terms) against the exhaustive scores of every
+// match, on long postings of common words in documents of very different lengths, where whole
+// blocks are skipped.
+TEST(Differential, SkippingTopKMatchesExhaustive) {
+  Schema schema = Schema::from_json(R"({"fields":[{"name":"body","type":"text","record":"position"}]})");
+  auto analyzers = analyzers_for(schema);
+  std::shared_ptr<Directory> dir = new_ram_directory();
+  IndexWriterOptions opts;
+  opts.num_threads = 1;
+  auto writer = IndexWriter::create(dir, schema, opts);
+  DocumentParser parser(schema);
+  std::mt19937_64 rng(77);
+  const char* words[] = {"aa", "bb", "cc", "dd", "ee", "ff"};
+  const double weights[] = {0.4, 0.25, 0.15, 0.1, 0.07, 0.03};
+  std::discrete_distribution<int> pick_word(std::begin(weights), std::end(weights));
+  for (int i = 0; i < 6000; ++i) {
+    const size_t len = 1 + rng() % (rng() % 4 == 0 ? 400 : 30);
+    std::string text;
+    for (size_t w = 0; w < len; ++w) {
+      text += words[pick_word(rng)];
+      text += ' ';
+    }
+    writer->add_document(parser.parse("{\"body\":\"" + text + "\"}"));
+  }
+  writer->commit();
+  writer->force_merge();
+  auto segs = open_segments(directory_lookup(*dir), writer->committed(), OpenOptions{});
+  Searcher searcher(segs, schema, analyzers);
+  QueryOptions qo;
+  qo.default_fields.push_back("body");
+  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee"}) {
+    QueryPtr q = searcher.parse(text, qo);
+    std::vector<float> all;
+    searcher.for_each(*q, [&](const Hit& h) { all.push_back(h.score); });
+    std::sort(all.rbegin(), all.rend());
+    for (size_t k : {1, 7, 10, 100}) {
+      auto fast = searcher.top_k(*q, k);
+      auto counted = searcher.top_k_with_count(*q, k);
+      ASSERT_EQ(fast.size(), std::min(k, all.size())) << text;
+      ASSERT_EQ(counted.count, all.size()) << text;
+      for (size_t i = 0; i < fast.size(); ++i) {
+        ASSERT_NEAR(fast[i].score, all[i], 1e-5 * std::max(1.0f, all[i])) << text << " k " << k << " rank " << i;
+        ASSERT_NEAR(counted.hits[i].score, all[i], 1e-5 * std::max(1.0f, all[i])) << text << " k " << k;
+      }
+    }
+  }
+}
 
 }  // namespace
 }  // namespace needle

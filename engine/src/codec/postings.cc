@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "needle/codec/fieldnorm.h"
+
 namespace needle {
 
 namespace {
@@ -17,11 +19,11 @@ constexpr const char* kPosWhat = "positions";
 
 // Skip entry sizes per record option.
 // kBasic:    last_doc u32 | doc_bits u8 | min_norm u8
-// kFreq:     last_doc u32 | doc_bits u8 | tf_bits u8 | min_norm u8 | max_tf u32
+// kFreq:     last_doc u32 | doc_bits u8 | tf_bits u8 | imp_len u8
 // kPosition: the kFreq fields | tf_sum u32 | pos_bytes u32
 constexpr uint32_t kEntryBasic = 6;
-constexpr uint32_t kEntryFreq = 11;
-constexpr uint32_t kEntryPosition = 19;
+constexpr uint32_t kEntryFreq = 7;
+constexpr uint32_t kEntryPosition = 15;
 
 uint32_t entry_size(IndexRecordOption opt) {
   switch (opt) {
@@ -52,6 +54,59 @@ inline uint64_t read_vint(const uint8_t*& p, const uint8_t* end, const char* wha
     if ((b & 0x80) == 0) return result;
   }
   throw_corrupt(what, "variable-length integer longer than 10 bytes");
+}
+
+// Appends the impacts record of n docs (docs/format/postings.md "Impacts"): the (tf, norm id)
+// pairs no other doc beats on both, merged two neighbours at a time into one that dominates both
+// while there are more than kMaxImpacts.
+void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::vector<uint8_t>& out,
+                   uint32_t max_pairs = kMaxImpacts) {
+  uint32_t best[256] = {};  // max tf per norm id
+  uint64_t len_sum = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    best[norms[i]] = std::max(best[norms[i]], tfs[i]);
+    len_sum += id_to_fieldnorm(norms[i]);
+  }
+  Impact f[256];
+  uint32_t m = 0, run = 0;
+  for (uint32_t id = 0; id < 256; ++id) {
+    if (best[id] > run) {
+      f[m++] = Impact{best[id], static_cast<uint8_t>(id)};
+      run = best[id];
+    }
+  }
+  if (m > max_pairs) {
+    // Which neighbours to merge only affects how tight the bounds are, never their validity:
+    // pick the merge that raises a BM25 bound (k1 1.2, b 0.75, the block's mean length) least.
+    const double avg = std::max(1.0, static_cast<double>(len_sum) / n);
+    auto s = [&](const Impact& x) {
+      const double k = 1.2 * (0.25 + 0.75 * id_to_fieldnorm(x.norm) / avg);
+      return x.tf / (x.tf + k);
+    };
+    while (m > max_pairs) {
+      uint32_t pick = 0;
+      double pick_cost = 0;
+      for (uint32_t i = 0; i + 1 < m; ++i) {
+        const double cost = s(Impact{f[i + 1].tf, f[i].norm}) - std::max(s(f[i]), s(f[i + 1]));
+        if (i == 0 || cost < pick_cost) {
+          pick = i;
+          pick_cost = cost;
+        }
+      }
+      f[pick].tf = f[pick + 1].tf;
+      std::copy(f + pick + 2, f + m, f + pick + 1);
+      --m;
+    }
+  }
+  for (uint32_t i = 0; i < m; ++i) {
+    out.push_back(static_cast<uint8_t>(i == 0 ? f[0].norm : f[i].norm - f[i - 1].norm));
+    uint32_t v = i == 0 ? f[0].tf : f[i].tf - f[i - 1].tf;
+    while (v >= 0x80) {
+      out.push_back(static_cast<uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<uint8_t>(v));
+  }
 }
 
 }  // namespace
@@ -127,6 +182,7 @@ void PostingsSerializer::new_term() {
   block_pos_start_byte_ = 0;
   term_positions_start_ = positions_ ? positions_->size() : 0;
   skip_.clear();
+  impacts_.clear();
   blocks_.clear();
 }
 
@@ -178,26 +234,22 @@ void PostingsSerializer::flush_block() {
   bitpacking::pack_delta(docs_, base, doc_bits, scratch_);
   blocks_.insert(blocks_.end(), scratch_, scratch_ + packed_size(doc_bits));
 
-  uint8_t min_norm = norms_[0];
-  for (uint32_t i = 1; i < kBlockSize; ++i) min_norm = std::min(min_norm, norms_[i]);
-
   put_u32(skip_, docs_[kBlockSize - 1]);
   skip_.push_back(doc_bits);
   if (opt_ == IndexRecordOption::kBasic) {
+    uint8_t min_norm = norms_[0];
+    for (uint32_t i = 1; i < kBlockSize; ++i) min_norm = std::min(min_norm, norms_[i]);
     skip_.push_back(min_norm);
   } else {
     uint32_t tfm1[kBlockSize];
-    uint32_t max_tf = 0;
-    for (uint32_t i = 0; i < kBlockSize; ++i) {
-      tfm1[i] = tfs_[i] - 1;
-      max_tf = std::max(max_tf, tfs_[i]);
-    }
+    for (uint32_t i = 0; i < kBlockSize; ++i) tfm1[i] = tfs_[i] - 1;
     const uint8_t tf_bits = bitpacking::num_bits_max(tfm1);
     bitpacking::pack(tfm1, tf_bits, scratch_);
     blocks_.insert(blocks_.end(), scratch_, scratch_ + packed_size(tf_bits));
     skip_.push_back(tf_bits);
-    skip_.push_back(min_norm);
-    put_u32(skip_, max_tf);
+    const size_t before = impacts_.size();
+    write_impacts(tfs_, norms_, kBlockSize, impacts_);
+    skip_.push_back(static_cast<uint8_t>(impacts_.size() - before));  // <= 32 pairs of <= 6 bytes
     if (opt_ == IndexRecordOption::kPosition) {
       const uint64_t tf_sum = num_positions_ - block_pos_start_count_;
       // The sub-block holding the next block's first position is the one being filled, which
@@ -239,20 +291,28 @@ TermInfo PostingsSerializer::close_term() {
   const size_t start = postings_->size();
   const uint32_t num_blocks = doc_freq_ / kBlockSize;
   // Header.
-  if (num_blocks > 0) postings_->vint(first_doc_);
+  if (num_blocks > 0) {
+    postings_->vint(first_doc_);
+    if (opt_ != IndexRecordOption::kBasic) postings_->vint(impacts_.size());
+  }
   if (n_ > 0) {
-    uint8_t min_norm = norms_[0];
-    uint32_t max_tf = 0;
-    for (uint32_t i = 0; i < n_; ++i) {
-      min_norm = std::min(min_norm, norms_[i]);
-      max_tf = std::max(max_tf, tfs_[i]);
+    if (opt_ == IndexRecordOption::kBasic) {
+      uint8_t min_norm = norms_[0];
+      for (uint32_t i = 0; i < n_; ++i) min_norm = std::min(min_norm, norms_[i]);
+      postings_->u8(min_norm);
+    } else {
+      std::vector<uint8_t> rec;
+      // A term of fewer than 128 docs keeps one pair (its max tf, min norm id): 2 bytes where
+      // the frontier would take more, for the many small terms whose one block is cheap to read.
+      write_impacts(tfs_, norms_, n_, rec, num_blocks > 0 ? kMaxImpacts : 1);
+      postings_->u8(static_cast<uint8_t>(rec.size()));
+      postings_->bytes(rec);
     }
-    postings_->u8(min_norm);
-    if (opt_ != IndexRecordOption::kBasic) postings_->vint(max_tf);
   }
   if (opt_ == IndexRecordOption::kPosition) postings_->vint(num_positions_);
-  // Skip entries, packed blocks.
+  // Skip entries, impacts, packed blocks.
   postings_->bytes(skip_);
+  postings_->bytes(impacts_);
   postings_->bytes(blocks_);
   // Tail.
   uint32_t prev = num_blocks > 0 ? prev_block_last_ : 0;
@@ -282,9 +342,14 @@ void SegmentPostings::corrupt(const char* detail) const {
                            ")");
 }
 
+SegmentPostings::SegmentPostings() {
+  std::fill(std::begin(docs_), std::end(docs_), kTerminated);
+}
+
 SegmentPostings::SegmentPostings(Bytes postings_body, Bytes positions_body, const TermInfo& ti,
                                  IndexRecordOption opt)
     : opt_(opt), doc_freq_(ti.doc_freq) {
+  std::fill(docs_ + kBlockSize, std::end(docs_), kTerminated);
   if (opt_ != IndexRecordOption::kBasic && opt_ != IndexRecordOption::kFreq &&
       opt_ != IndexRecordOption::kPosition) {
     throw_error(ErrorCode::kInvalidArgument, "postings: unknown record option");
@@ -341,20 +406,22 @@ SegmentPostings::SegmentPostings(Bytes postings_body, Bytes positions_body, cons
 
   const uint8_t* p = p_;
   const uint8_t* const e = p_ + len_;
+  uint64_t imp_total = 0;
   if (num_blocks_ > 0) {
     const uint64_t v = read_vint(p, e, kWhat);
     if (v > kMaxDocId) corrupt("first doc id out of range");
     first_doc_ = static_cast<uint32_t>(v);
+    if (opt_ != IndexRecordOption::kBasic) imp_total = read_vint(p, e, kWhat);
   }
   if (tail_len_ > 0) {
     if (p == e) corrupt("header past the end");
-    tail_min_norm_ = *p++;
     if (opt_ == IndexRecordOption::kBasic) {
-      tail_max_tf_ = 1;
+      tail_min_norm_ = *p++;
     } else {
-      const uint64_t v = read_vint(p, e, kWhat);
-      if (v > UINT32_MAX || v == 0) corrupt("bad maximum term frequency of the tail");
-      tail_max_tf_ = static_cast<uint32_t>(v);
+      tail_imp_len_ = *p++;
+      if (tail_imp_len_ == 0 || tail_imp_len_ > e - p) corrupt("bad impacts record of the tail");
+      tail_imp_off_ = static_cast<size_t>(p - p_);
+      p += tail_imp_len_;
     }
   }
   if (opt_ == IndexRecordOption::kPosition) {
@@ -366,12 +433,16 @@ SegmentPostings::SegmentPostings(Bytes postings_body, Bytes positions_body, cons
   if (static_cast<uint64_t>(num_blocks_) * entry_size_ > len_ - skip_start_) {
     corrupt("skip entries past the end");
   }
-  blocks_start_ = skip_start_ + static_cast<size_t>(num_blocks_) * entry_size_;
+  imp_start_ = skip_start_ + static_cast<size_t>(num_blocks_) * entry_size_;
+  if (imp_total > len_ - imp_start_) corrupt("impacts past the end");
+  imp_end_ = imp_start_ + static_cast<size_t>(imp_total);
+  blocks_start_ = imp_end_;
 
   Cursor c;
   c.blk = 0;
   c.base = num_blocks_ > 0 ? first_doc_ : 0;
   c.offset = blocks_start_;
+  c.imp_off = imp_start_;
   read_entry(c);
   if (c.blk < num_blocks_) {
     load_block(c);
@@ -392,14 +463,12 @@ void SegmentPostings::read_entry(Cursor& c) const {
     if (opt_ == IndexRecordOption::kBasic) {
       c.tf_bits = 0;
       c.min_norm = e[5];
-      c.max_tf = 1;
     } else {
       c.tf_bits = e[5];
-      c.min_norm = e[6];
-      c.max_tf = load_u32_le(e + 7);
+      c.imp_len = e[6];
       if (opt_ == IndexRecordOption::kPosition) {
-        c.tf_sum = load_u32_le(e + 11);
-        c.pos_bytes = load_u32_le(e + 15);
+        c.tf_sum = load_u32_le(e + 7);
+        c.pos_bytes = load_u32_le(e + 11);
       }
     }
     if (c.doc_bits > bitpacking::kMaxBits || c.tf_bits > bitpacking::kMaxBits) {
@@ -408,16 +477,11 @@ void SegmentPostings::read_entry(Cursor& c) const {
     if (c.last_doc > kMaxDocId || (c.blk == 0 ? c.last_doc < c.base : c.last_doc <= c.base)) {
       corrupt("skip entry doc ids out of order");
     }
-  } else if (c.blk == num_blocks_ && tail_len_ > 0) {
-    c.last_doc = kTerminated;
-    c.max_tf = tail_max_tf_;
-    c.min_norm = tail_min_norm_;
-    c.doc_bits = c.tf_bits = 0;
-    c.tf_sum = c.pos_bytes = 0;
   } else {
+    // the tail (its impacts come from the header) or past the end
     c.last_doc = kTerminated;
-    c.max_tf = 0;
     c.min_norm = 0;
+    c.imp_len = 0;
     c.doc_bits = c.tf_bits = 0;
     c.tf_sum = c.pos_bytes = 0;
   }
@@ -426,6 +490,7 @@ void SegmentPostings::read_entry(Cursor& c) const {
 void SegmentPostings::step(Cursor& c) const {
   if (c.blk < num_blocks_) {
     c.offset += packed_size(c.doc_bits) + packed_size(c.tf_bits);
+    c.imp_off += c.imp_len;
     c.pos_index += c.tf_sum;
     c.pos_byte += c.pos_bytes;
     c.base = c.last_doc;
@@ -516,14 +581,26 @@ uint32_t SegmentPostings::advance_slow() {
   return doc_;
 }
 
-uint32_t SegmentPostings::seek(uint32_t target) {
+uint32_t SegmentPostings::seek_slow(uint32_t target) {
   if (target <= doc_ || doc_ == kTerminated) return doc_;
   uint32_t i;
   if (target <= docs_[n_ - 1]) {
-    // In the decoded block, usually a few docs ahead: gallop from the next doc, then bisect.
+    // In the decoded block, usually a few docs ahead. First count, without branches, the docs
+    // below target among the next kSeekWindow (valid doc ids and target are below 2^31 here, so a
+    // signed compare is right; the slots past the block hold kTerminated): if one of them is
+    // >= target, that count is the answer. Else gallop on from the window's end, then bisect.
     // Invariant (holds even for out-of-order corrupt blocks): docs_[hi] >= target.
     i = cur_ + 1;
-    if (docs_[i] < target) {
+    uint32_t below = 0;
+    for (uint32_t j = 0; j < kSeekWindow; ++j) {
+      below += static_cast<int32_t>(docs_[i + j]) < static_cast<int32_t>(target) ? 1 : 0;
+    }
+    if (below < kSeekWindow) {
+      i += below;
+      if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks
+    } else {
+      i += kSeekWindow - 1;  // docs_[i] < target, so i < n_ - 1
+      if (i >= n_ - 1) i = n_ - 1;  // only for out-of-order (corrupt) blocks
       uint32_t lo = i, hi, step = 1;
       for (;;) {
         hi = lo + step;
@@ -594,6 +671,7 @@ void SegmentPostings::shallow_seek(uint32_t target) {
 void SegmentPostings::skip_to(Cursor& c, uint32_t target) const {
   if (c.blk >= num_blocks_ || c.last_doc >= target) return;
   uint64_t offset = c.offset + packed_size(c.doc_bits) + packed_size(c.tf_bits);
+  uint64_t imp_off = c.imp_off + c.imp_len;
   uint64_t pos_index = c.pos_index + c.tf_sum;
   uint64_t pos_byte = c.pos_byte + c.pos_bytes;
   uint32_t base = c.last_doc;
@@ -614,6 +692,7 @@ void SegmentPostings::skip_to(Cursor& c, uint32_t target) const {
         const uint32_t last = load_u32_le(e);
         if (last >= target) break;
         offset += packed_size(e[4]) + packed_size(e[5]);
+        imp_off += e[6];
         base = last;
       }
       break;
@@ -622,18 +701,64 @@ void SegmentPostings::skip_to(Cursor& c, uint32_t target) const {
         const uint32_t last = load_u32_le(e);
         if (last >= target) break;
         offset += packed_size(e[4]) + packed_size(e[5]);
-        pos_index += load_u32_le(e + 11);
-        pos_byte += load_u32_le(e + 15);
+        imp_off += e[6];
+        pos_index += load_u32_le(e + 7);
+        pos_byte += load_u32_le(e + 11);
         base = last;
       }
       break;
   }
   c.blk = blk;
   c.offset = offset;
+  c.imp_off = imp_off;
   c.pos_index = pos_index;
   c.pos_byte = pos_byte;
   c.base = base;
   read_entry(c);
+}
+
+std::span<const Impact> SegmentPostings::block_impacts() const {
+  const Cursor& c = skip_;
+  if (c.blk > num_blocks_ || (c.blk == num_blocks_ && tail_len_ == 0)) return {};
+  if (imp_blk_ != c.blk) {
+    imp_blk_ = UINT32_MAX;  // until decoded
+    if (c.blk == num_blocks_ && inlined_) {
+      imp_[0] = Impact{tail_max_tf_, tail_min_norm_};
+      imp_n_ = 1;
+    } else if (opt_ == IndexRecordOption::kBasic) {
+      imp_[0] = Impact{1, c.blk == num_blocks_ ? tail_min_norm_ : c.min_norm};
+      imp_n_ = 1;
+    } else if (c.blk == num_blocks_) {
+      decode_impacts(tail_imp_off_, tail_imp_len_);
+    } else {
+      if (c.imp_off < imp_start_ || c.imp_off > imp_end_ || c.imp_len > imp_end_ - c.imp_off) {
+        corrupt("impacts record outside the impacts");
+      }
+      decode_impacts(c.imp_off, c.imp_len);
+    }
+    imp_blk_ = c.blk;
+  }
+  return {imp_, imp_n_};
+}
+
+// Decodes the impacts record at [off, off + len) of the term (range already checked).
+void SegmentPostings::decode_impacts(uint64_t off, uint32_t len) const {
+  if (len == 0) corrupt("empty impacts record");
+  const uint8_t* p = p_ + off;
+  const uint8_t* const e = p + len;
+  uint32_t n = 0, norm = 0;
+  uint64_t tf = 0;
+  while (p < e) {
+    if (n == kMaxImpacts) corrupt("more than 32 impacts in a block");
+    const uint32_t dn = *p++;
+    const uint64_t dt = read_vint(p, e, kWhat);
+    if (n > 0 && (dn == 0 || dt == 0)) corrupt("impacts not increasing");
+    norm += dn;
+    tf += dt;
+    if (tf == 0 || tf > UINT32_MAX || norm > 255) corrupt("impact out of range");
+    imp_[n++] = Impact{static_cast<uint32_t>(tf), static_cast<uint8_t>(norm)};
+  }
+  imp_n_ = n;
 }
 
 void SegmentPostings::load_positions_subblock(uint64_t sub) const {
@@ -700,6 +825,8 @@ void SegmentPostings::positions(std::vector<uint32_t>& out) const {
     throw_corrupt(kPosWhat, "positions of a doc past the term's position count");
   }
   const uint64_t packed_subs = num_positions_ / kBlockSize;
+  out.resize(tf);
+  uint32_t* o = out.data();
   uint32_t acc = 0;
   uint64_t done = 0;
   while (done < tf) {
@@ -711,13 +838,11 @@ void SegmentPostings::positions(std::vector<uint32_t>& out) const {
                                               : static_cast<uint32_t>(num_positions_ % kBlockSize);
     const uint32_t avail = in_sub - in;
     const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(avail, tf - done));
-    const size_t at = out.size();
-    out.resize(at + take);
-    uint32_t* o = out.data() + at;
     for (uint32_t j = 0; j < take; ++j) {
       acc += pos_buf_[in + j];
       o[j] = acc;
     }
+    o += take;
     done += take;
   }
 }

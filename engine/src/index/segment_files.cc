@@ -116,7 +116,7 @@ std::vector<std::string> SegmentMeta::files() const {
 std::vector<FieldStats> read_segment_info(const FileSlice& file, const Schema& schema,
                                           uint32_t* max_doc) {
   Bytes all = file.read_all();
-  auto env = open_envelope(all, segment_files::kInfoKind, 1, kSegmentFormatVersion, file.name(), false);
+  auto env = open_envelope(all, segment_files::kInfoKind, kMinSegmentFormatVersion, kSegmentFormatVersion, file.name(), false);
   ByteReader r(env.body, file.name());
   *max_doc = r.u32();
   uint16_t n = r.u16();

@@ -12,10 +12,10 @@ FileSlice open_component(const FileLookup& lookup, const std::string& name, uint
   FileSlice f = lookup(name);
   if (verify) {
     Bytes all = f.read_all();
-    open_envelope(all, kind, 1, kSegmentFormatVersion, name, true);
+    open_envelope(all, kind, kMinSegmentFormatVersion, kSegmentFormatVersion, name, true);
   } else {
     if (f.size() < kEnvelopeHeaderSize + kEnvelopeFooterSize) throw_corrupt(name, "file shorter than its envelope");
-    check_envelope_header(f.read(0, kEnvelopeHeaderSize).span(), kind, 1, kSegmentFormatVersion, name);
+    check_envelope_header(f.read(0, kEnvelopeHeaderSize).span(), kind, kMinSegmentFormatVersion, kSegmentFormatVersion, name);
     check_envelope_footer(f.read(f.size() - kEnvelopeFooterSize, kEnvelopeFooterSize).span(), f.size(), name);
   }
   return f;
@@ -32,7 +32,7 @@ std::shared_ptr<SegmentReader> SegmentReader::open(const FileLookup& lookup, con
 
   uint32_t info_max_doc = 0;
   FileSlice info = lookup(meta.file(kInfoExt));
-  if (verify) open_envelope(info.read_all(), segment_files::kInfoKind, 1, kSegmentFormatVersion, info.name(), true);
+  if (verify) open_envelope(info.read_all(), segment_files::kInfoKind, kMinSegmentFormatVersion, kSegmentFormatVersion, info.name(), true);
   r->meta_.fields = read_segment_info(info, schema, &info_max_doc);
   if (info_max_doc != meta.max_doc) {
     throw_corrupt(info.name(), "holds " + std::to_string(info_max_doc) + " documents, the index meta says " +
@@ -72,7 +72,7 @@ std::shared_ptr<SegmentReader> SegmentReader::open(const FileLookup& lookup, con
   if (meta.del_gen > 0) {
     FileSlice del = lookup(meta.deletes_file());
     Bytes all = del.read_all();
-    auto env = open_envelope(all, segment_files::kDeletesKind, 1, kSegmentFormatVersion, del.name(), true);
+    auto env = open_envelope(all, segment_files::kDeletesKind, kMinSegmentFormatVersion, kSegmentFormatVersion, del.name(), true);
     ByteReader dr(env.body, del.name());
     uint32_t md = dr.u32();
     uint32_t count = dr.u32();

@@ -2,9 +2,14 @@
 // built; doc() is kTerminated once exhausted. Private to the search module.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <span>
 #include <map>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -40,8 +45,12 @@ class Stats {
   Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
   uint64_t doc_freq(const std::string& key) const;
   float idf(const std::string& key) const;
+  // seg.term_info(key), looked up once per query and segment (doc_freq needs it too).
+  std::optional<TermInfo> term_info(const SegmentReader& seg, const std::string& key) const;
   float avg_norm(uint16_t field) const { return avg_norm_[field]; }
   const Bm25Params& params() const { return params_; }
+  // K(norm id) of BM25 for the field, computed once per query (Bm25::cache).
+  const std::array<float, 256>& k_table(uint16_t field) const;
 
  private:
   const std::vector<std::shared_ptr<SegmentReader>>& segments_;
@@ -49,6 +58,8 @@ class Stats {
   uint64_t total_docs_ = 0;
   std::vector<float> avg_norm_;
   mutable std::map<std::string, uint64_t> df_;
+  mutable std::map<uint16_t, std::array<float, 256>> k_tables_;
+  mutable std::map<std::pair<const SegmentReader*, std::string>, std::optional<TermInfo>> ti_;
 };
 
 // BM25 of one term (or phrase) on one field: weight x tf / (tf + K(norm)).
@@ -67,12 +78,17 @@ struct Bm25 {
 
 ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& stats, float boost);
 
-// Upper bound of Bm25::score over a block whose largest term frequency is `max_tf` and smallest
-// norm id `min_norm` (a smaller norm gives a larger score).
-inline float block_upper_bound(const Bm25& bm, uint32_t max_tf, uint8_t min_norm) {
-  float k = bm.norms ? bm.cache[min_norm] : bm.k_no_norm;
-  float t = static_cast<float>(max_tf);
-  return bm.weight * t / (t + k);
+// Upper bound of Bm25::score over a block with these impacts (SegmentPostings::block_impacts):
+// every doc has a tf <= and a norm id >= those of some impact, and the score rises with tf and
+// falls with the norm. 0 for no impacts (past the end).
+inline float block_upper_bound(const Bm25& bm, std::span<const Impact> impacts) {
+  float best = 0;
+  for (const Impact& i : impacts) {
+    float k = bm.norms ? bm.cache[i.norm] : bm.k_no_norm;
+    float t = static_cast<float>(i.tf);
+    best = std::max(best, bm.weight * t / (t + k));
+  }
+  return best;
 }
 
 // All documents of the segment that a multi-term query matches, as a bitset.

@@ -26,10 +26,19 @@ uint64_t Stats::doc_freq(const std::string& key) const {
   if (it != df_.end()) return it->second;
   uint64_t df = 0;
   for (const auto& s : segments_) {
-    if (auto ti = s->term_info(key)) df += ti->doc_freq;
+    if (auto ti = term_info(*s, key)) df += ti->doc_freq;
   }
   df_[key] = df;
   return df;
+}
+
+std::optional<TermInfo> Stats::term_info(const SegmentReader& seg, const std::string& key) const {
+  auto k = std::make_pair(&seg, key);
+  auto it = ti_.find(k);
+  if (it != ti_.end()) return it->second;
+  auto ti = seg.term_info(key);
+  ti_.emplace(std::move(k), ti);
+  return ti;
 }
 
 float Stats::idf(const std::string& key) const {
@@ -45,12 +54,21 @@ Bm25::Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, con
   const auto& n = seg.norms(field);
   if (!n.empty()) {
     norms = n.data();
-    float avg = stats.avg_norm(field);
-    for (int i = 0; i < 256; ++i) {
-      float dl = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
-      cache[i] = p.k1 * (1.0f - p.b + p.b * dl / avg);
-    }
+    const auto& t = stats.k_table(field);
+    std::copy(t.begin(), t.end(), cache);
   }
+}
+
+const std::array<float, 256>& Stats::k_table(uint16_t field) const {
+  auto it = k_tables_.find(field);
+  if (it != k_tables_.end()) return it->second;
+  std::array<float, 256> t;
+  const float avg = avg_norm(field);
+  for (int i = 0; i < 256; ++i) {
+    float dl = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
+    t[i] = params_.k1 * (1.0f - params_.b + params_.b * dl / avg);
+  }
+  return k_tables_.emplace(field, t).first->second;
 }
 
 namespace {
@@ -327,6 +345,9 @@ class ExclusionScorer final : public Scorer {
 class Slot {
  public:
   uint32_t offset = 0;
+  // A term seen at an earlier slot of the phrase is read through that slot (its index here):
+  // one cursor per distinct term.
+  int alias = -1;
   std::vector<SegmentPostings> postings;
   uint32_t doc() const {
     uint32_t m = kTerminated;
@@ -369,8 +390,9 @@ class PhraseScorer final : public Scorer {
  public:
   PhraseScorer(std::vector<Slot> slots, uint32_t slop, Bm25 bm25)
       : slots_(std::move(slots)), slop_(slop), bm25_(bm25), pos_(slots_.size()) {
-    order_.resize(slots_.size());
-    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].alias < 0) order_.push_back(i);
+    }
     std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return slots_[a].cost() < slots_[b].cost(); });
     doc_ = align(slots_[order_[0]].doc());
   }
@@ -396,6 +418,9 @@ class PhraseScorer final : public Scorer {
   uint64_t cost() const override { return slots_[order_[0]].cost(); }
 
  private:
+  // The slot whose postings serve slot i.
+  const Slot& src(size_t i) const { return slots_[i].alias >= 0 ? slots_[static_cast<size_t>(slots_[i].alias)] : slots_[i]; }
+
   // The first doc >= target holding every term (the approximation).
   uint32_t align(uint32_t target) {
     while (target != kTerminated) {
@@ -421,7 +446,7 @@ class PhraseScorer final : public Scorer {
     if (slop_ == 0) return exact_phrase_freq(d);
     const uint32_t base = slots_[0].offset;
     for (size_t i = 0; i < slots_.size(); ++i) {
-      slots_[i].positions(d, pos_[i], tmp_);
+      src(i).positions(d, pos_[i], tmp_);
       auto& v = pos_[i];
       const uint32_t off = slots_[i].offset - base;
       size_t w = 0;
@@ -455,11 +480,11 @@ class PhraseScorer final : public Scorer {
   // candidates remain.
   uint32_t exact_phrase_freq(uint32_t d) {
     by_freq_.clear();
-    for (size_t i = 0; i < slots_.size(); ++i) by_freq_.emplace_back(slots_[i].freq(d), i);
+    for (size_t i = 0; i < slots_.size(); ++i) by_freq_.emplace_back(src(i).freq(d), i);
     std::sort(by_freq_.begin(), by_freq_.end());
     const uint32_t base = slots_[0].offset;
     auto adjusted = [&](size_t i, std::vector<uint32_t>& out) {
-      slots_[i].positions(d, out, tmp_);
+      src(i).positions(d, out, tmp_);
       const uint32_t off = slots_[i].offset - base;
       size_t w = 0;
       for (uint32_t p : out) {
@@ -471,19 +496,35 @@ class PhraseScorer final : public Scorer {
     };
     adjusted(by_freq_[0].second, cand_);
     for (size_t k = 1; k < by_freq_.size() && !cand_.empty(); ++k) {
-      auto& next = pos_[0];
-      adjusted(by_freq_[k].second, next);
-      size_t w = 0, a = 0, b = 0;
-      while (a < cand_.size() && b < next.size()) {
-        if (cand_[a] < next[b]) {
-          ++a;
-        } else if (next[b] < cand_[a]) {
-          ++b;
-        } else {
-          cand_[w++] = cand_[a];
-          ++a;
-          ++b;
+      // Keep the candidates c with c + off among the slot's positions: gallop through them
+      // (they are sorted and usually far more numerous than the candidates).
+      const size_t i = by_freq_[k].second;
+      auto& raw = pos_[0];
+      src(i).positions(d, raw, tmp_);
+      const uint64_t off = slots_[i].offset - base;
+      const size_t n = raw.size();
+      size_t w = 0, j = 0;
+      for (size_t a = 0; a < cand_.size() && j < n; ++a) {
+        const uint64_t target = cand_[a] + off;
+        if (raw[j] < target) {
+          size_t lo = j, step = 1, hi = j + 1;  // raw[lo] < target
+          while (hi < n && raw[hi] < target) {
+            lo = hi;
+            step <<= 1;
+            hi = lo + step;
+          }
+          if (hi > n) hi = n;
+          while (hi - lo > 1) {  // raw[lo] < target, and raw[hi] >= target or hi == n
+            const size_t mid = lo + (hi - lo) / 2;
+            if (raw[mid] < target) {
+              lo = mid;
+            } else {
+              hi = mid;
+            }
+          }
+          j = hi;
         }
+        if (j < n && raw[j] == target) cand_[w++] = cand_[a];
       }
       cand_.resize(w);
     }
@@ -577,7 +618,7 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
     }
     case K::kTerm: {
       std::string key = term_key(q.field, q.term);
-      auto ti = seg.term_info(key);
+      auto ti = stats.term_info(seg, key);
       if (!ti) return std::make_unique<EmptyScorer>();
       const auto& f = seg.schema().field(q.field);
       return std::make_unique<TermScorer>(seg.postings(*ti, f.options.record),
@@ -605,10 +646,18 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
         } else {
           std::string key = term_key(q.field, q.phrase[i].second);
           idf += stats.idf(key);
-          auto ti = seg.term_info(key);
-          if (ti) slot.postings.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
+          for (size_t j = 0; j < i; ++j) {
+            if (q.phrase[j].second == q.phrase[i].second) {  // j < i: not the prefix slot
+              slot.alias = slots[j].alias >= 0 ? slots[j].alias : static_cast<int>(j);
+              break;
+            }
+          }
+          if (slot.alias < 0) {
+            auto ti = stats.term_info(seg, key);
+            if (ti) slot.postings.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
+          }
         }
-        if (slot.postings.empty()) return std::make_unique<EmptyScorer>();
+        if (slot.postings.empty() && slot.alias < 0) return std::make_unique<EmptyScorer>();
         slots.push_back(std::move(slot));
       }
       return std::make_unique<PhraseScorer>(std::move(slots), q.slop, Bm25(idf, boost, q.field, seg, stats));

@@ -102,6 +102,19 @@ std::vector<std::pair<const Query*, float>> term_union(const Query& q) {
   return out;
 }
 
+// A pure conjunction of (boosted) terms: its terms and boosts, else empty.
+std::vector<std::pair<const Query*, float>> term_conjunction(const Query& q) {
+  std::vector<std::pair<const Query*, float>> out;
+  if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
+  for (const auto& [occur, sub] : q.clauses) {
+    float boost;
+    const Query* t = boosted_term(*sub, boost);
+    if (occur != Occur::kMust || t == nullptr || boost <= 0) return {};
+    out.emplace_back(t, boost);
+  }
+  return out;
+}
+
 struct TermCursor {
   SegmentPostings postings;
   search::Bm25 bm25;
@@ -110,30 +123,38 @@ struct TermCursor {
 
 }  // namespace
 
-// Top-k of one term: blocks whose best possible score cannot enter the top k are skipped
-// without decoding (block-max).
+// Top-k of one term: blocks whose best possible score (from their impacts) cannot enter the
+// top k are passed over on the skip entries alone, without decoding.
 static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const Query& term, float boost,
                        const search::Stats& stats, TopK& top) {
   std::string key = term_key(term.field, term.term);
-  auto ti = seg.term_info(key);
+  auto ti = stats.term_info(seg, key);
   if (!ti) return;
   const auto& f = seg.schema().field(term.field);
   SegmentPostings p = seg.postings(*ti, f.options.record);
   search::Bm25 bm(stats.idf(key), boost, term.field, seg, stats);
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
-  uint32_t d = p.doc();
-  while (d != kTerminated) {
-    uint32_t max_tf = p.block_max_term_freq();
-    if (max_tf > 0 && search::block_upper_bound(bm, max_tf, p.block_min_fieldnorm_id()) < top.threshold()) {
-      uint32_t last = p.block_last_doc();
-      if (last == kTerminated) break;
-      d = p.seek(last + 1);
-      continue;
+  uint32_t target = p.doc();  // the first doc not yet considered
+  float theta = top.threshold();
+  while (target != kTerminated) {
+    p.shallow_seek(target);
+    const uint32_t last = p.block_last_doc();
+    if (search::block_upper_bound(bm, p.block_impacts()) >= theta) {
+      if (p.seek(target) == kTerminated) break;
+      auto docs = p.block_docs();
+      auto tfs = p.block_term_freqs();
+      for (size_t i = 0; i < docs.size(); ++i) {
+        const uint32_t d = docs[i];
+        if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+        const float s = bm.score(d, tfs[i]);
+        if (s < theta || (deletes && seg.is_deleted(d))) continue;
+        top.offer(Hit{s, seg_index, d, base + d});
+        theta = top.threshold();
+      }
     }
-    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{bm.score(d, p.term_freq()), seg_index, d, base + d});
-    d = p.advance();
+    if (last == kTerminated) break;
+    target = last + 1;
   }
 }
 
@@ -145,7 +166,7 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   std::vector<TermCursor> cur;
   for (const auto& [t, boost] : terms) {
     std::string key = term_key(t->field, t->term);
-    auto ti = seg.term_info(key);
+    auto ti = stats.term_info(seg, key);
     if (!ti) continue;
     const auto& f = seg.schema().field(t->field);
     search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
@@ -188,23 +209,20 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   }
 }
 
-// Count of a union of terms: each term's postings OR-ed into a bitset, block by block, then
-// counted (deleted documents masked out).
-static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms) {
+// Sets the bit of every doc of `p` (from its current doc on) in `bits`.
+static void or_postings(const SegmentReader& seg, SegmentPostings& p, std::vector<uint64_t>& bits) {
   const uint32_t max_doc = seg.max_doc();
-  std::vector<uint64_t> bits((max_doc + 63) / 64, 0);
-  for (const auto& [t, boost] : terms) {
-    auto ti = seg.term_info(term_key(t->field, t->term));
-    if (!ti) continue;
-    SegmentPostings p = seg.postings(*ti, seg.schema().field(t->field).options.record);
-    while (p.doc() != kTerminated) {
-      for (uint32_t d : p.block_docs()) {
-        if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-        bits[d >> 6] |= 1ULL << (d & 63);
-      }
-      p.next_block();
+  while (p.doc() != kTerminated) {
+    for (uint32_t d : p.block_docs()) {
+      if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+      bits[d >> 6] |= 1ULL << (d & 63);
     }
+    p.next_block();
   }
+}
+
+// Number of set bits of documents that are not deleted.
+static uint64_t count_alive(const SegmentReader& seg, const std::vector<uint64_t>& bits) {
   const auto& del = seg.deleted_bitset();
   uint64_t n = 0;
   for (size_t w = 0; w < bits.size(); ++w) {
@@ -219,10 +237,121 @@ static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pai
   return n;
 }
 
+// A conjunction of terms over one segment, leading with the rarest: counts its live matches
+// (returned) and, with `top`, offers them scored. (Block-max windows over the terms' impacts
+// were tried here: computing the bounds cost more than the blocks they let us skip, on the AOL
+// queries over Wikipedia, so every match is scored.)
+static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                          const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                          TopK* top, bool want_count) {
+  struct Cursor {
+    SegmentPostings p;
+    const Query* term;
+    float boost;
+  };
+  std::vector<Cursor> cur;
+  for (const auto& [t, boost] : terms) {
+    auto ti = stats.term_info(seg, term_key(t->field, t->term));
+    if (!ti) return 0;
+    cur.push_back(Cursor{seg.postings(*ti, seg.schema().field(t->field).options.record), t, boost});
+  }
+  std::stable_sort(cur.begin(), cur.end(),
+                   [](const Cursor& a, const Cursor& b) { return a.p.doc_freq() < b.p.doc_freq(); });
+  if (want_count && top == nullptr) {
+    // Dense lists: AND-ing bitsets of the terms (decode every block, no seeks) is cheaper than
+    // seeking every other term to each doc of the lead (estimated instruction costs). With a
+    // top k as well, one pass that counts and scores is cheaper than the two.
+    const uint64_t words = (seg.max_doc() + 63) / 64;
+    uint64_t total_df = 0;
+    for (const auto& c : cur) total_df += c.p.doc_freq();
+    const uint64_t leapfrog = 40 * static_cast<uint64_t>(cur[0].p.doc_freq()) * cur.size();
+    const uint64_t bitset = 4 * total_df + 3 * words * cur.size();
+    if (bitset < leapfrog) {
+      std::vector<uint64_t> bits(words, 0), tmp(words);
+      or_postings(seg, cur[0].p, bits);
+      for (size_t i = 1; i < cur.size(); ++i) {
+        std::fill(tmp.begin(), tmp.end(), 0);
+        or_postings(seg, cur[i].p, tmp);
+        for (uint64_t w = 0; w < words; ++w) bits[w] &= tmp[w];
+      }
+      return count_alive(seg, bits);
+    }
+  }
+  std::vector<search::Bm25> bm;
+  if (top != nullptr) {
+    bm.reserve(cur.size());
+    for (const auto& c : cur) {
+      bm.emplace_back(stats.idf(term_key(c.term->field, c.term->term)), c.boost, c.term->field, seg, stats);
+    }
+  }
+  const size_t n = cur.size();
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  SegmentPostings& lead = cur[0].p;
+  float theta = top != nullptr ? top->threshold() : 0;
+  uint64_t count = 0;
+  uint32_t d = lead.doc();
+  while (d != kTerminated) {
+    uint32_t di = d;
+    size_t i = 1;
+    for (; i < n; ++i) {
+      SegmentPostings& p = cur[i].p;
+      di = p.doc() < d ? p.seek(d) : p.doc();
+      if (di != d) break;
+    }
+    if (i < n) {
+      if (di == kTerminated) break;
+      d = lead.seek(di);
+      continue;
+    }
+    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+    if (!(deletes && seg.is_deleted(d))) {
+      ++count;
+      if (top != nullptr) {
+        float score = 0;
+        for (size_t j = 0; j < n; ++j) score += bm[j].score(d, cur[j].p.term_freq());
+        if (score >= theta) {
+          top->offer(Hit{score, seg_index, d, base + d});
+          theta = top->threshold();
+        }
+      }
+    }
+    d = lead.advance();
+  }
+  return count;
+}
+
+// Count of a union of terms: each term's postings OR-ed into a bitset, block by block, then
+// counted (deleted documents masked out).
+static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms,
+                            const search::Stats& stats) {
+  std::vector<uint64_t> bits((seg.max_doc() + 63) / 64, 0);
+  for (const auto& [t, boost] : terms) {
+    auto ti = stats.term_info(seg, term_key(t->field, t->term));
+    if (!ti) continue;
+    SegmentPostings p = seg.postings(*ti, seg.schema().field(t->field).options.record);
+    or_postings(seg, p, bits);
+  }
+  return count_alive(seg, bits);
+}
+
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
   search::Stats stats(segments_, schema_, params_);
   SearchResult result;
+  if (each == nullptr) {
+    auto conj = term_conjunction(q);
+    if (!conj.empty()) {
+      TopK top(k);
+      for (size_t s = 0; s < segments_.size(); ++s) {
+        result.count += and_terms(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats,
+                                  k > 0 ? &top : nullptr, want_count);
+      }
+      if (!want_count) result.count = 0;
+      result.hits = top.take();
+      return result;
+    }
+  }
   // Top-k need not visit every match; a count of a union is a bitset count.
   if (k > 0 && each == nullptr) {
     float boost;
@@ -232,7 +361,7 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       if (want_count) {
         result.count = term != nullptr ? count(*term) : 0;
         if (term == nullptr) {
-          for (const auto& seg : segments_) result.count += count_union(*seg, terms);
+          for (const auto& seg : segments_) result.count += count_union(*seg, terms, stats);
         }
       }
       TopK top(k);
@@ -284,7 +413,36 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
 
 std::vector<Hit> Searcher::top_k(const Query& q, size_t k) const { return run(q, k, false, nullptr).hits; }
 
-uint64_t Searcher::count(const Query& q) const {
+// A query that matches the same documents as `q`, for counting: boosts dropped, and should
+// clauses of a boolean query that has must clauses (they only add score); a boolean left with
+// one must clause is that clause. `holder` keeps a rewritten boolean alive.
+static const Query* count_form(const Query& q, QueryPtr& holder) {
+  const Query* cur = &q;
+  for (;;) {
+    while (cur->kind == Query::Kind::kBoost) cur = cur->inner.get();
+    if (cur->kind != Query::Kind::kBoolean) return cur;
+    bool must = false, should = false;
+    for (const auto& [occur, sub] : cur->clauses) {
+      must |= occur == Occur::kMust;
+      should |= occur == Occur::kShould;
+    }
+    if (!must || !should) return cur;
+    std::vector<std::pair<Occur, QueryPtr>> kept;
+    for (const auto& c : cur->clauses) {
+      if (c.first != Occur::kShould) kept.push_back(c);
+    }
+    if (kept.size() == 1) {
+      cur = kept[0].second.get();  // owned by q's clauses
+      continue;
+    }
+    holder = Query::make_boolean(std::move(kept));
+    return holder.get();
+  }
+}
+
+uint64_t Searcher::count(const Query& query) const {
+  QueryPtr holder;
+  const Query& q = *count_form(query, holder);
   // Counts that need no iteration: all documents, and one term when nothing is deleted.
   bool any_deletes = false;
   for (const auto& s : segments_) any_deletes |= s->has_deletes();
@@ -299,8 +457,9 @@ uint64_t Searcher::count(const Query& q) const {
   }
   auto terms = term_union(q);
   if (!terms.empty()) {
+    search::Stats stats(segments_, schema_, params_);
     uint64_t n = 0;
-    for (const auto& seg : segments_) n += count_union(*seg, terms);
+    for (const auto& seg : segments_) n += count_union(*seg, terms, stats);
     return n;
   }
   return run(q, 0, true, nullptr).count;

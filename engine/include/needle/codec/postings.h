@@ -22,6 +22,16 @@ namespace needle {
 inline constexpr uint32_t kTerminated = 0x7fffffff;  // doc() after exhaustion
 inline constexpr uint32_t kMaxDocId = kTerminated - 1;  // largest doc id a postings list may hold
 
+// One (term frequency, field norm id) pair of a block's impacts: some doc of the block has at
+// least this tf and at most this norm id (docs/format/postings.md "Impacts").
+struct Impact {
+  uint32_t tf = 0;
+  uint8_t norm = 0;
+  bool operator==(const Impact&) const = default;
+};
+// A block stores at most this many impacts.
+inline constexpr uint32_t kMaxImpacts = 32;
+
 // Where a term's postings live. Terms with doc_freq == 1 are inlined: their one posting is kept
 // here (single_*) and nothing is written to the postings stream (postings_len == 0).
 // The term dictionary must keep every field: store TermInfos with encode()/decode().
@@ -88,6 +98,7 @@ class PostingsSerializer {
   uint32_t pos_buf_[bitpacking::kBlockSize];  // position deltas not yet flushed
   uint32_t pos_n_ = 0;
   std::vector<uint8_t> skip_;    // skip entries of the term
+  std::vector<uint8_t> impacts_; // impacts records of the term's full blocks
   std::vector<uint8_t> blocks_;  // packed blocks of the term
   uint8_t scratch_[bitpacking::kBlockSize * 4];
 };
@@ -98,7 +109,7 @@ class PostingsSerializer {
 // (even the const accessors decode lazily); copies are independent.
 class SegmentPostings {
  public:
-  SegmentPostings() = default;  // an empty list (doc() == kTerminated)
+  SegmentPostings();  // an empty list (doc() == kTerminated)
   SegmentPostings(Bytes postings_body, Bytes positions_body, const TermInfo& ti,
                   IndexRecordOption opt);
 
@@ -112,7 +123,15 @@ class SegmentPostings {
     return advance_slow();
   }
   // First doc >= target (returns doc() if target <= doc()). Jumps whole blocks via skip entries.
-  uint32_t seek(uint32_t target);
+  uint32_t seek(uint32_t target) {
+    if (target <= doc_) return doc_;
+    // The next doc of the block (often the answer when lists are dense), else the general case.
+    if (cur_ + 1 < n_ && target <= docs_[cur_ + 1]) {
+      doc_ = docs_[++cur_];
+      return doc_;
+    }
+    return seek_slow(target);
+  }
   // Term frequency of the current doc; 1 when opt == kBasic.
   uint32_t term_freq() const {
     if (!tf_ready_) decode_tfs();
@@ -147,11 +166,21 @@ class SegmentPostings {
   // when seek()/advance() enter a new block; shallow_seek moves it ahead without decoding.
   // The final partial block (fewer than 128 docs; a whole term of fewer than 128 docs) extends to
   // the end of the list: its block_last_doc() is kTerminated. Past the end: block_last_doc() ==
-  // kTerminated, block_max_term_freq() == 0, block_min_fieldnorm_id() == 0.
+  // kTerminated, block_max_term_freq() == 0, block_min_fieldnorm_id() == 0, no impacts.
   void shallow_seek(uint32_t target);
   uint32_t block_last_doc() const { return skip_.last_doc; }
-  uint32_t block_max_term_freq() const { return skip_.max_tf; }
-  uint8_t block_min_fieldnorm_id() const { return skip_.min_norm; }
+  // The block's impacts: norm ids and tfs both strictly increasing; every doc of the block has a
+  // tf <= and a norm id >= those of one of them (so the score of one of them, for a score that
+  // rises with tf and falls with the norm, bounds the block's). Valid until the cursor moves.
+  std::span<const Impact> block_impacts() const;
+  uint32_t block_max_term_freq() const {
+    auto imp = block_impacts();
+    return imp.empty() ? 0 : imp.back().tf;
+  }
+  uint8_t block_min_fieldnorm_id() const {
+    auto imp = block_impacts();
+    return imp.empty() ? 0 : imp.front().norm;
+  }
 
  private:
   // State of the block cursor at one block.
@@ -159,8 +188,10 @@ class SegmentPostings {
     uint32_t blk = 0;        // 0..num_blocks_-1 full blocks, num_blocks_ = tail, then end
     uint32_t base = 0;       // last doc of the previous block (first doc of the term for block 0)
     uint32_t last_doc = kTerminated;
-    uint32_t max_tf = 0;
-    uint8_t doc_bits = 0, tf_bits = 0, min_norm = 0;
+    uint8_t doc_bits = 0, tf_bits = 0;
+    uint8_t min_norm = 0;    // kBasic full blocks
+    uint8_t imp_len = 0;     // bytes of the block's impacts record (kFreq, kPosition full blocks)
+    uint64_t imp_off = 0;    // byte offset of that record within the term's postings
     uint64_t offset = 0;     // byte offset of the block's data within the term's postings
     uint64_t pos_index = 0;  // index (in the term) of the block's first position
     uint64_t pos_byte = 0;   // byte offset (in the term's positions) of the sub-block holding it
@@ -169,6 +200,7 @@ class SegmentPostings {
   };
 
   uint32_t advance_slow();
+  uint32_t seek_slow(uint32_t target);
   void read_entry(Cursor& c) const;  // fills c from the skip entry (or tail/end) of c.blk
   void step(Cursor& c) const;        // moves c to the next block
   void skip_to(Cursor& c, uint32_t target) const;  // moves c to the block that may hold target
@@ -177,6 +209,7 @@ class SegmentPostings {
   void decode_tfs() const;
   void end();
   void load_positions_subblock(uint64_t sub) const;
+  void decode_impacts(uint64_t off, uint32_t len) const;
   [[noreturn]] void corrupt(const char* detail) const;
 
   Bytes postings_owner_, positions_owner_;
@@ -190,8 +223,12 @@ class SegmentPostings {
   uint32_t tail_len_ = 0;
   uint32_t entry_size_ = 0;
   uint32_t first_doc_ = 0;
-  uint32_t tail_max_tf_ = 0;
-  uint8_t tail_min_norm_ = 0;
+  uint32_t tail_max_tf_ = 0;     // inlined singleton: its tf
+  uint8_t tail_min_norm_ = 0;    // kBasic tail, inlined singleton: min norm id
+  uint8_t tail_imp_len_ = 0;     // kFreq/kPosition tail: impacts record
+  size_t tail_imp_off_ = 0;
+  size_t imp_start_ = 0;    // byte range of the full blocks' impacts records within the term
+  size_t imp_end_ = 0;
   uint64_t num_positions_ = 0;
   size_t skip_start_ = 0;   // byte offset of the skip entries within the term
   size_t blocks_start_ = 0; // byte offset of block 0
@@ -204,7 +241,10 @@ class SegmentPostings {
   uint32_t doc_ = kTerminated;
   uint32_t n_ = 0;    // docs in docs_
   uint32_t cur_ = 0;  // index of the current doc in docs_
-  alignas(64) uint32_t docs_[bitpacking::kBlockSize];
+  // seek() compares a window of kSeekWindow docs after the current one; the slots past the
+  // block hold kTerminated (as do those of a tail after its last doc).
+  static constexpr uint32_t kSeekWindow = 8;
+  alignas(64) uint32_t docs_[bitpacking::kBlockSize + kSeekWindow];
   mutable bool tf_ready_ = true;
   alignas(64) mutable uint32_t tfs_[bitpacking::kBlockSize];
 
@@ -215,6 +255,11 @@ class SegmentPostings {
   mutable uint64_t psub_byte_ = 0;      // its byte offset
   mutable uint64_t psub_next_byte_ = 0; // byte offset just after it
   mutable uint32_t pos_buf_[bitpacking::kBlockSize];
+
+  // Lazily decoded impacts of the block cursor's block.
+  mutable uint32_t imp_blk_ = UINT32_MAX;
+  mutable uint32_t imp_n_ = 0;
+  mutable Impact imp_[kMaxImpacts];
 };
 
 }  // namespace needle
