@@ -124,6 +124,15 @@ struct SegmentWriter::Impl {
 void validate_document(const Schema& schema, const Document& doc) {
   for (const auto& fv : doc.values) {
     const FieldEntry& f = schema.field(fv.field);
+    if (f.type == FieldType::kJson) {
+      // Documents made in code (or from Arrow) may hold any text: check it here, where the
+      // caller sees the error, rather than in a writer thread.
+      thread_local JsonFlattener flattener;
+      thread_local std::vector<JsonLeaf> leaves;
+      leaves.clear();
+      flattener.flatten(f, std::get<JsonValue>(fv.value).json, leaves);
+      continue;
+    }
     if (!f.options.indexed) continue;
     size_t len = 0;
     if (f.type == FieldType::kString) len = std::get<std::string>(fv.value).size();
