@@ -88,6 +88,45 @@ TEST(Cli, IndexSearchInspect) {
   EXPECT_NE(r.out.find("\"checksums_verified\":true"), std::string::npos);
 }
 
+TEST(Cli, JsonFieldEndToEnd) {
+  TempDir tmp;
+  spit(tmp.file("s.json"),
+       R"({"fields":[{"name":"id","type":"string","stored":true},)"
+       R"({"name":"payload","type":"json","stored":true,"indexed":true,"tokenizer":"default","record":"position"}]})");
+  std::string docs =
+      "{\"id\":\"a\",\"payload\":{\"user\":{\"name\":\"alice\"},\"n\":3}}\n"
+      "{\"id\":\"b\",\"payload\":{\"user\":{\"name\":\"bob\"},\"n\":4.5,\"tags\":[\"x\",\"y\"]}}\n";
+  auto r = run(tmp, "index --schema " + tmp.file("s.json") + " --output " + tmp.file("o.split"), docs);
+  ASSERT_EQ(r.status, 0) << r.err;
+
+  r = run(tmp, "search " + tmp.file("o.split") + " --query 'payload.user.name:bob'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto ls = lines(r.out);
+  ASSERT_EQ(ls.size(), 1u) << r.out;
+  EXPECT_NE(ls[0].find(R"("payload":{"user":{"name":"bob"},"n":4.5,"tags":["x","y"]})"), std::string::npos) << ls[0];
+
+  r = run(tmp, "search " + tmp.file("o.split") + " --query 'payload.n:[3 TO 4]' --count");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(r.out).back(), "{\"count\":1}");
+  EXPECT_NE(r.out.find(R"("id":"a")"), std::string::npos) << r.out;
+
+  r = run(tmp, "inspect " + tmp.file("o.split"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(R"("payload":{"type":"json","docs_with_value":2,"null_count":0})"), std::string::npos) << r.out;
+
+  r = run(tmp, "search " + tmp.file("o.split") + " --query 'payload:alice'");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("name a path"), std::string::npos) << r.err;
+
+  // A bad key names the line, the field and the path.
+  r = run(tmp, "index --schema " + tmp.file("s.json") + " --output " + tmp.file("p.split"),
+          docs + "{\"id\":\"c\",\"payload\":{\"user\":{\"a..b\":1}}}\n");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("field 'payload'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("at path 'user'"), std::string::npos) << r.err;
+}
+
 TEST(Cli, BadLineStopsWithoutPartialSplit) {
   TempDir tmp;
   spit(tmp.file("s.json"), kSchema);

@@ -13,7 +13,7 @@ namespace {
 
 using testing::TempDir;
 
-const char* kSchema = R"({"fields":[{"name":"body","type":"text","stored":true},{"name":"tag","type":"string","stored":true},{"name":"n","type":"i64","stored":true}]})";
+const char* kSchema = R"({"fields":[{"name":"body","type":"text","stored":true},{"name":"tag","type":"string","stored":true},{"name":"n","type":"i64","stored":true},{"name":"payload","type":"json","stored":true}]})";
 
 std::vector<std::string> sample_docs(size_t n) {
   std::vector<std::string> docs;
@@ -22,7 +22,8 @@ std::vector<std::string> sample_docs(size_t n) {
   for (size_t i = 0; i < n; ++i) {
     std::string body;
     for (int k = 0; k < 12; ++k) body += std::string(k ? " " : "") + words[rng() % 8];
-    docs.push_back("{\"body\":\"" + body + "\",\"tag\":\"t" + std::to_string(i % 7) + "\",\"n\":" + std::to_string(i) + "}");
+    docs.push_back("{\"body\":\"" + body + "\",\"tag\":\"t" + std::to_string(i % 7) + "\",\"n\":" + std::to_string(i) +
+                   ",\"payload\":{\"w\":\"" + words[rng() % 8] + "\",\"k\":{\"v\":" + std::to_string(i % 13) + ".5}}}");
   }
   return docs;
 }
@@ -34,7 +35,8 @@ std::string exercise(const std::vector<uint8_t>& bytes, bool verify) {
   auto split = Split::open(memory_reader(Bytes::copy_of(bytes), "test.split"), oo);
   Searcher s = Searcher::for_split(split);
   std::string out;
-  for (const char* q : {"body:alpha", "body:\"error host\"", "tag:t3", "n:[10 TO 200]", "body:del*", "*"}) {
+  for (const char* q : {"body:alpha", "body:\"error host\"", "tag:t3", "n:[10 TO 200]", "body:del*", "*", "payload.w:host",
+                        "payload.k.v:[2 TO 6]", "payload.k:*"}) {
     auto r = s.top_k_with_count(*s.parse(q), 5);
     out += std::to_string(r.count) + ";";
     for (const auto& h : r.hits) out += stored_to_json(s.schema(), s.doc(h));

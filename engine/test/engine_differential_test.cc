@@ -2,9 +2,11 @@
 // the engine and by a brute-force evaluator written independently of the engine's postings,
 // dictionaries and scorers. Same hits, same counts, BM25 scores equal within 1e-4 relative.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -30,7 +32,8 @@ const char* kSchema = R"({"fields":[
   {"name":"flag","type":"bool"},
   {"name":"u","type":"u64"},
   {"name":"b","type":"bytes"},
-  {"name":"note","type":"text","indexed":false,"stored":true}
+  {"name":"note","type":"text","indexed":false,"stored":true},
+  {"name":"payload","type":"json","stored":true,"indexed":true,"tokenizer":"default","record":"position"}
 ]})";
 
 const std::vector<std::string> kWords = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta",
@@ -65,6 +68,10 @@ struct Reference {
       const auto& f = schema.field(fv.field);
       r.present.insert(f.id);
       if (!f.options.indexed) continue;
+      if (f.type == FieldType::kJson) {
+        add_json(r, f, std::get<JsonValue>(fv.value).json, next_pos[f.id], counts[f.id]);
+        continue;
+      }
       if (f.type != FieldType::kText) {
         r.terms[f.id].emplace_back(encode_term_value(f.type, fv.value), 0);
         continue;
@@ -76,9 +83,71 @@ struct Reference {
       counts[f.id] += static_cast<uint32_t>(tokens.size());
     }
     for (const auto& f : schema.fields()) {
-      if (f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms) r.norm[f.id] = fieldnorm_to_id(counts[f.id]);
+      if ((f.type == FieldType::kText || f.type == FieldType::kJson) && f.options.indexed && f.options.fieldnorms) r.norm[f.id] = fieldnorm_to_id(counts[f.id]);
     }
     docs.push_back(std::move(r));
+  }
+
+  // json leaves, written from docs/format/schema.md: path + 0x00 + type byte + value; numbers
+  // with an integral value in the i64 range are 'i', others 'f'.
+  void add_json(RefDoc& r, const FieldEntry& f, const std::string& json, uint32_t& next_pos, uint32_t& count) {
+    simdjson::dom::parser parser;
+    simdjson::padded_string padded(json);
+    simdjson::dom::element root = parser.parse(padded).value();
+    std::vector<Token> tokens;
+    std::function<void(simdjson::dom::element, const std::string&)> walk = [&](simdjson::dom::element e, const std::string& path) {
+      using T = simdjson::dom::element_type;
+      std::string head = path + std::string(1, '\0');
+      switch (e.type()) {
+        case T::OBJECT: {
+          simdjson::dom::object obj;
+          ASSERT_FALSE(e.get_object().get(obj));
+          for (auto [k, v] : obj) walk(v, path.empty() ? std::string(k) : path + "." + std::string(k));
+          return;
+        }
+        case T::ARRAY: {
+          simdjson::dom::array arr;
+          ASSERT_FALSE(e.get_array().get(arr));
+          for (auto v : arr) walk(v, path);
+          return;
+        }
+        case T::NULL_VALUE: return;
+        case T::STRING: {
+          analyzers.get(f.options.tokenizer)->analyze(e.get_string().value(), tokens);
+          for (const auto& t : tokens) r.terms[f.id].emplace_back(head + "s" + t.text, next_pos + t.position);
+          if (!tokens.empty()) next_pos += tokens.back().position + 1 + kValuePositionGap;
+          count += static_cast<uint32_t>(tokens.size());
+          return;
+        }
+        case T::BOOL:
+          r.terms[f.id].emplace_back(head + "b" + std::string(1, e.get_bool().value() ? '\1' : '\0'), next_pos);
+          next_pos += 1 + kValuePositionGap;
+          return;
+        case T::INT64:
+          r.terms[f.id].emplace_back(head + "i" + encode_term_value(FieldType::kI64, Value(e.get_int64().value())), next_pos);
+          break;
+        case T::UINT64: {
+          uint64_t u = e.get_uint64().value();
+          if (u <= static_cast<uint64_t>(INT64_MAX)) {
+            r.terms[f.id].emplace_back(head + "i" + encode_term_value(FieldType::kI64, Value(static_cast<int64_t>(u))), next_pos);
+          } else {
+            r.terms[f.id].emplace_back(head + "f" + encode_term_value(FieldType::kF64, Value(static_cast<double>(u))), next_pos);
+          }
+          break;
+        }
+        case T::DOUBLE: {
+          double x = e.get_double().value();
+          if (std::floor(x) == x && x >= -9223372036854775808.0 && x < 9223372036854775808.0) {
+            r.terms[f.id].emplace_back(head + "i" + encode_term_value(FieldType::kI64, Value(static_cast<int64_t>(x))), next_pos);
+          } else {
+            r.terms[f.id].emplace_back(head + "f" + encode_term_value(FieldType::kF64, Value(x)), next_pos);
+          }
+          break;
+        }
+      }
+      next_pos += 1 + kValuePositionGap;
+    };
+    walk(root, "");
   }
 
   // Statistics over alive documents (the tests that compare scores have no deleted documents left).
@@ -193,8 +262,18 @@ struct Reference {
     return matches(ti) && regex(p, pi + 1, t, ti + 1);
   }
 
-  bool multi_match(const Query& q, const std::string& term) const {
+  bool multi_match(const Query& q, const std::string& full) const {
+    if (q.multi == Query::Multi::kUnion) {
+      for (const auto& [occur, sub] : q.clauses) {
+        if (multi_match(*sub, full)) return true;
+      }
+      return false;
+    }
+    // json: every term of the query starts with `prefix` (path 0x00 type); the rest is matched.
+    if (full.compare(0, q.prefix.size(), q.prefix) != 0) return false;
+    const std::string term = q.multi == Query::Multi::kRange || q.multi == Query::Multi::kSet ? full : full.substr(q.prefix.size());
     switch (q.multi) {
+      case Query::Multi::kUnion: return false;
       case Query::Multi::kPrefix: return term.compare(0, q.term.size(), q.term) == 0;
       case Query::Multi::kWildcard: return wildcard(utf32(q.term), 0, utf32(term), 0);
       case Query::Multi::kRegex: return regex(utf32(q.term), 0, utf32(term), 0);
@@ -361,7 +440,54 @@ struct Gen {
     if (coin(0.3)) j += ",\"note\":" + str(text(3));
     if (coin(0.5)) j += ",\"u\":" + std::to_string(pick(30) * 1000000007ull);
     if (coin(0.4)) j += ",\"b\":\"" + std::string(kBlobs[pick(4)]) + "\"";
+    if (coin(0.7)) j += ",\"payload\":" + (coin(0.1) ? std::string(coin() ? "null" : "{}") : coin(0.15) ? "[" + payload() + "," + payload() + "]" : payload());
     return j + "}";
+  }
+  // A number as JSON: integers, integral floats (3.0), halves, and a few far outside i64.
+  std::string jnum() {
+    switch (pick(6)) {
+      case 0: return std::to_string(static_cast<int>(pick(11)) - 5) + ".0";
+      case 1: return std::to_string(static_cast<int>(pick(11)) - 5) + ".5";
+      case 2: return coin() ? "1e19" : "-2e19";
+      default: return std::to_string(static_cast<int>(pick(11)) - 5);
+    }
+  }
+  std::string payload() {
+    auto str = [](const std::string& s) {
+      std::string o;
+      append_json_string(o, s);
+      return o;
+    };
+    std::vector<std::string> parts;
+    if (coin(0.7)) {
+      std::string u = "\"user\":{";
+      if (coin(0.8)) u += "\"name\":" + str(text(3));
+      else u += "\"name\":null";
+      if (coin(0.6)) u += ",\"age\":" + jnum();
+      parts.push_back(u + "}");
+    }
+    if (coin(0.5)) {
+      std::string t = "\"tags\":[";
+      size_t n = pick(4);
+      for (size_t i = 0; i < n; ++i) t += (i ? "," : "") + str(text(2));
+      parts.push_back(t + "]");
+    }
+    if (coin(0.5)) {
+      std::string t = "\"items\":[";
+      size_t n = 1 + pick(3);
+      for (size_t i = 0; i < n; ++i) {
+        t += (i ? "," : "") + std::string("{\"n\":") + jnum();
+        if (coin()) t += ",\"s\":" + str(lw());
+        t += "}";
+      }
+      parts.push_back(t + "]");
+    }
+    if (coin(0.4)) parts.push_back(std::string("\"ok\":") + (coin() ? "true" : "false"));
+    if (coin(0.4)) parts.push_back("\"a.b\":" + (coin() ? jnum() : str(lw())));
+    if (coin(0.3)) parts.push_back("\"code\":" + str(coin() ? "3" : lw()));
+    std::string out = "{";
+    for (size_t i = 0; i < parts.size(); ++i) out += (i ? "," : "") + parts[i];
+    return out + "}";
   }
 
   std::string lw() {  // a lower-case word as the analyzer indexes it
@@ -369,7 +495,39 @@ struct Gen {
     for (auto& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return w;
   }
+  std::string bound() {
+    switch (pick(4)) {
+      case 0: return std::to_string(static_cast<int>(pick(11)) - 5) + ".5";
+      case 1: return "*";
+      default: return std::to_string(static_cast<int>(pick(11)) - 5);
+    }
+  }
+  std::string json_leaf() {
+    switch (pick(20)) {
+      case 0: return "payload.user.name:" + lw();
+      case 1: return "payload.user.name:\"" + lw() + " " + lw() + "\"";
+      case 2: return "payload.tags:\"" + lw() + " " + lw() + "\"~" + std::to_string(1 + pick(3));
+      case 3: return "payload.tags:" + lw().substr(0, 1 + pick(3)) + "*";
+      case 4: return "payload.items.s:" + lw() + "~1";
+      case 5: return "payload.user.name:/" + lw().substr(0, 2) + ".*/";
+      case 6: return "payload.items.n:" + std::string(coin() ? "[" : "{") + bound() + " TO " + bound() + (coin() ? "]" : "}");
+      case 7: return "payload.items.n:" + jnum();
+      case 8: return "payload.user.age:>" + std::string(coin() ? "=" : "") + std::to_string(static_cast<int>(pick(11)) - 5) + (coin() ? ".5" : "");
+      case 9: return "payload.user.age:<" + jnum();
+      case 10: return "payload.items.s:IN [" + lw() + " " + lw() + " 3]";
+      case 11: return std::string(coin() ? "payload.user" : coin() ? "payload.items" : "payload.user.name") + ":*";
+      case 12: return "payload:*";
+      case 13: return "payload.ok:" + std::string(coin() ? "true" : "false");
+      case 14: return "payload.a.b:" + (coin() ? jnum() : lw());
+      case 15: return "payload.code:3";
+      case 16: return "payload.tags:" + lw().substr(0, 2) + "?*";
+      case 17: return "payload.user.name:[" + lw() + " TO " + lw() + "]";
+      case 18: return "payload.user.name:\"" + lw() + " " + lw().substr(0, 2) + "\"*";
+      default: return "payload.tags:" + lw();
+    }
+  }
   std::string leaf() {
+    if (pick(4) == 0) return json_leaf();
     switch (pick(27)) {
       case 0: return "body:" + lw();
       case 1: return "title:" + lw();
@@ -431,7 +589,7 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
                    const std::string& label) {
   QueryOptions qo;
   qo.default_fields = {"body", "title"};
-  int nonempty = 0;
+  int nonempty = 0, json_nonempty = 0;
   for (int qi = 0; qi < num_queries; ++qi) {
     std::string text = gen.query();
     SCOPED_TRACE(label + " query: " + text);
@@ -451,6 +609,7 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
     ASSERT_EQ(searcher.count(*q), expected.size()) << to_string(*q, searcher.schema());
     ASSERT_EQ(engine.size(), expected.size()) << to_string(*q, searcher.schema());
     nonempty += !expected.empty();
+    json_nonempty += !expected.empty() && text.find("payload") != std::string::npos;
     for (const auto& [id, s] : expected) {
       auto it = engine.find(id);
       ASSERT_TRUE(it != engine.end()) << "missing id " << id << " for " << to_string(*q, searcher.schema());
@@ -482,6 +641,7 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
     }
   }
   EXPECT_GT(nonempty, num_queries / 4) << "too few queries matched anything: the test would prove little";
+  EXPECT_GT(json_nonempty, num_queries / 10) << "too few json queries matched anything";
 }
 
 void run_differential(uint64_t seed, size_t num_docs, unsigned threads, bool use_split, bool with_deletes, bool force_merge) {

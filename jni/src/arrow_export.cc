@@ -113,7 +113,8 @@ std::string arrow_format(FieldType t) {
   switch (t) {
     case FieldType::kText:
     case FieldType::kString:
-    case FieldType::kIp: return "u";
+    case FieldType::kIp:
+    case FieldType::kJson: return "u";
     case FieldType::kI64: return "l";
     case FieldType::kU64: return "L";
     case FieldType::kF64: return "g";
@@ -192,6 +193,8 @@ class BatchBuilder::Values {
     else if (const auto* ip = std::get_if<IpAddr>(&v)) {
       std::string s = format_ip(*ip);
       append_bytes(s.data(), s.size());
+    } else if (const auto* js = std::get_if<JsonValue>(&v)) {
+      append_bytes(js->json.data(), js->json.size());
     }
     ++length_;
   }

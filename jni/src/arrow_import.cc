@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "needle/common/error.h"
+#include "needle/schema/json.h"
 #include "needle/schema/value.h"
 
 namespace needle::jni {
@@ -181,6 +182,7 @@ bool accepts(FieldType ft, const ArrowType& t) {
              t.kind == Kind::kInt || is_utf8(t);
     case FieldType::kBytes: return is_binary(t);
     case FieldType::kIp: return is_utf8(t) || is_binary(t);
+    case FieldType::kJson: return is_utf8(t);  // JSON text of one object a row
   }
   return false;
 }
@@ -410,6 +412,15 @@ struct Column {
           fail(row, "an IP address is 4 or 16 bytes, not " + std::to_string(s.size()));
         }
         return ip;
+      }
+      case FieldType::kJson: {
+        std::string_view s = bytes_at(j, row);
+        thread_local JsonFlattener flattener;
+        try {
+          return JsonValue{flattener.canonical(*field, s)};
+        } catch (const Error& e) {
+          fail(row, e.what());
+        }
       }
     }
     fail(row, "unsupported field type");

@@ -16,7 +16,8 @@ namespace needle {
 // ---- IndexMeta --------------------------------------------------------------------------------
 
 std::string IndexMeta::to_json() const {
-  std::string out = "{\"format_version\":" + std::to_string(kIndexMetaVersion);
+  const uint32_t version = schema.has_json_field() ? kIndexMetaVersion : kIndexMetaVersionNoJson;
+  std::string out = "{\"format_version\":" + std::to_string(version);
   out += ",\"opstamp\":" + std::to_string(opstamp);
   out += ",\"next_segment\":" + std::to_string(next_segment);
   out += ",\"schema\":" + schema.to_json();
@@ -51,6 +52,7 @@ IndexMeta IndexMeta::from_json(std::string_view json) {
   simdjson::dom::element schema;
   if (root["schema"].get(schema)) bad("no schema");
   m.schema = Schema::from_json(simdjson::minify(schema));
+  if (version < 2 && m.schema.has_json_field()) bad("format version " + std::to_string(version) + " declares a json field");
   simdjson::dom::array segs;
   if (root["segments"].get_array().get(segs)) bad("no segments");
   for (auto s : segs) {
@@ -93,7 +95,7 @@ std::shared_ptr<const AnalyzerRegistry> analyzers_for(const Schema& schema) {
   auto reg = std::make_shared<AnalyzerRegistry>(AnalyzerRegistry::with_builtins());
   for (const auto& [name, def] : schema.analyzers()) reg->add_custom(name, def);
   for (const auto& f : schema.fields()) {
-    if (f.type == FieldType::kText) reg->get(f.options.tokenizer);  // throws kSchema if unknown
+    if (is_analyzed(f.type)) reg->get(f.options.tokenizer);  // throws kSchema if unknown
   }
   return reg;
 }

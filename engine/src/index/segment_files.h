@@ -37,9 +37,10 @@ inline uint16_t key_field(std::string_view key) {
   return static_cast<uint16_t>(static_cast<uint8_t>(key[0]) << 8 | static_cast<uint8_t>(key[1]));
 }
 
-// Text fields that carry norms, in field-id order.
+// Text and json fields that carry norms (json: one norm per field, counting the tokens of all its
+// string leaves).
 inline bool has_norms(const FieldEntry& f) {
-  return f.type == FieldType::kText && f.options.indexed && f.options.fieldnorms;
+  return is_analyzed(f.type) && f.options.indexed && f.options.fieldnorms;
 }
 
 // A component file written as it grows: its bytes go to the directory in pieces of about 1 MiB,

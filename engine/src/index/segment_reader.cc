@@ -57,7 +57,7 @@ std::shared_ptr<SegmentReader> SegmentReader::open(const FileLookup& lookup, con
     uint64_t off = kEnvelopeHeaderSize + 6 + 2ull * count;
     for (uint16_t i = 0; i < count; ++i) {
       uint16_t fid = ir.u16();
-      if (fid >= schema.num_fields() || schema.field(fid).type != FieldType::kText) ir.fail("norms for a field that is not text");
+      if (fid >= schema.num_fields() || !is_analyzed(schema.field(fid).type)) ir.fail("norms for a field that is not text or json");
       r->norm_offsets_.emplace_back(fid, off);
       off += md;
     }

@@ -2,6 +2,7 @@
 
 #include "needle/codec/fieldnorm.h"
 #include "needle/index/segment.h"
+#include "needle/schema/json.h"
 #include "needle/termdict/termdict.h"
 #include "segment_files.h"
 #include "term_table.h"
@@ -67,6 +68,8 @@ struct SegmentWriter::Impl {
   std::vector<uint32_t> token_counts;
   std::vector<uint32_t> next_pos;
   std::vector<uint8_t> seen;
+  JsonFlattener flattener;
+  std::vector<std::vector<JsonLeaf>> json_leaves;  // per value of the document (json values only)
 
   Impl(const Schema& s, const AnalyzerRegistry& reg, WriterOptions o)
       : schema(s),
@@ -79,7 +82,7 @@ struct SegmentWriter::Impl {
         next_pos(s.num_fields()),
         seen(s.num_fields()) {
     for (const auto& f : s.fields()) {
-      if (f.type == FieldType::kText && f.options.indexed) analyzers[f.id] = reg.get(f.options.tokenizer);
+      if (is_analyzed(f.type) && f.options.indexed) analyzers[f.id] = reg.get(f.options.tokenizer);
     }
     terms.reserve(1 << 16);
   }
@@ -121,6 +124,15 @@ struct SegmentWriter::Impl {
 void validate_document(const Schema& schema, const Document& doc) {
   for (const auto& fv : doc.values) {
     const FieldEntry& f = schema.field(fv.field);
+    if (f.type == FieldType::kJson) {
+      // Documents made in code (or from Arrow) may hold any text: check it here, where the
+      // caller sees the error, rather than in a writer thread.
+      thread_local JsonFlattener flattener;
+      thread_local std::vector<JsonLeaf> leaves;
+      leaves.clear();
+      flattener.flatten(f, std::get<JsonValue>(fv.value).json, leaves);
+      continue;
+    }
     if (!f.options.indexed) continue;
     size_t len = 0;
     if (f.type == FieldType::kString) len = std::get<std::string>(fv.value).size();
@@ -150,13 +162,47 @@ void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
   Impl& m = *impl_;
   const Schema& schema = m.schema;
   validate_document(schema, doc);  // a rejected document leaves the segment unchanged
+  if (m.json_leaves.size() < doc.values.size()) m.json_leaves.resize(doc.values.size());
+  for (size_t i = 0; i < doc.values.size(); ++i) {
+    m.json_leaves[i].clear();
+    const FieldEntry& f = schema.field(doc.values[i].field);
+    if (f.type == FieldType::kJson) m.flattener.flatten(f, std::get<JsonValue>(doc.values[i].value).json, m.json_leaves[i]);
+  }
   const uint32_t doc_id = num_docs_;
   std::fill(m.token_counts.begin(), m.token_counts.end(), 0);
   std::fill(m.next_pos.begin(), m.next_pos.end(), 0);
   std::fill(m.seen.begin(), m.seen.end(), 0);
-  for (const auto& fv : doc.values) {
+  for (size_t vi = 0; vi < doc.values.size(); ++vi) {
+    const FieldValue& fv = doc.values[vi];
     const FieldEntry& f = schema.field(fv.field);
     m.seen[f.id] = 1;
+    if (f.type == FieldType::kJson) {
+      if (!f.options.indexed) continue;
+      // One position counter per field: each leaf value starts kValuePositionGap past the last one,
+      // so a phrase never spans two values; terms of different paths differ anyway.
+      for (const JsonLeaf& leaf : m.json_leaves[vi]) {
+        if (leaf.type != JsonType::kString) {
+          m.set_key(f.id, json_term_prefix(leaf.path, leaf.type) + leaf.value);
+          m.add_occurrence(doc_id, m.next_pos[f.id], f.options.record);
+          m.next_pos[f.id] += 1 + kValuePositionGap;
+          continue;
+        }
+        m.analyzers[f.id]->analyze(leaf.value, m.tokens);
+        const std::string prefix = json_term_prefix(leaf.path, JsonType::kString);
+        uint32_t base = m.next_pos[f.id];
+        uint32_t last = base;
+        for (const Token& tok : m.tokens) {
+          m.set_key(f.id, prefix);
+          m.key.append(tok.text);
+          uint32_t pos = base + tok.position;
+          m.add_occurrence(doc_id, pos, f.options.record);
+          last = pos;
+        }
+        if (!m.tokens.empty()) m.next_pos[f.id] = last + 1 + kValuePositionGap;
+        m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
+      }
+      continue;
+    }
     if (f.type != FieldType::kText) {
       std::string term = encode_term_value(f.type, fv.value);
       FieldStats& st = m.stats[f.id];

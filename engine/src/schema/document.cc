@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "json_internal.h"
 #include "needle/common/bytes.h"
 #include "needle/common/error.h"
 
@@ -117,6 +118,12 @@ void add_value(const FieldEntry& f, simdjson::dom::element e, Document& doc) {
       v = *ip;
       break;
     }
+    case FieldType::kJson: {
+      if (t != T::OBJECT) expected("a JSON object");
+      json_internal::flatten_element(f, e, nullptr);  // checks keys, paths and depth
+      v = JsonValue{simdjson::minify(e)};
+      break;
+    }
   }
   doc.values.push_back(FieldValue{f.id, std::move(v)});
 }
@@ -173,6 +180,7 @@ std::vector<uint8_t> encode_stored(const Schema& schema, const Document& doc) {
           break;
         }
         case FieldType::kIp: w.bytes(std::get<IpAddr>(fv.value).bytes); break;
+        case FieldType::kJson: w.str(std::get<JsonValue>(fv.value).json); break;
       }
     }
   }
@@ -211,6 +219,12 @@ Document decode_stored(const Schema& schema, std::span<const uint8_t> bytes) {
           auto b = r.bytes(16);
           std::copy(b.begin(), b.end(), ip.bytes.begin());
           v = ip;
+          break;
+        }
+        case FieldType::kJson: {
+          auto s = r.str();
+          if (s.empty() || s.front() != '{' || s.back() != '}') r.fail("a json value that is not an object");
+          v = JsonValue{std::string(s)};
           break;
         }
       }

@@ -18,6 +18,7 @@ std::string_view field_type_name(FieldType t) {
     case FieldType::kTimestamp: return "timestamp";
     case FieldType::kBytes: return "bytes";
     case FieldType::kIp: return "ip";
+    case FieldType::kJson: return "json";
   }
   return "?";
 }
@@ -25,7 +26,7 @@ std::string_view field_type_name(FieldType t) {
 std::optional<FieldType> parse_field_type(std::string_view n) {
   for (FieldType t : {FieldType::kText, FieldType::kString, FieldType::kI64, FieldType::kU64,
                       FieldType::kF64, FieldType::kBool, FieldType::kTimestamp, FieldType::kBytes,
-                      FieldType::kIp}) {
+                      FieldType::kIp, FieldType::kJson}) {
     if (field_type_name(t) == n) return t;
   }
   if (n == "date" || n == "datetime") return FieldType::kTimestamp;
@@ -79,18 +80,18 @@ uint16_t Schema::add_field(std::string name, FieldType type, FieldOptions o) {
   check_field_name(name);
   if (find(name) != nullptr) schema_error("field '" + name + "' is defined twice");
   if (fields_.size() >= kMaxFields) schema_error("more than " + std::to_string(kMaxFields) + " fields");
-  if (type == FieldType::kText) {
+  if (is_analyzed(type)) {
     if (o.tokenizer.empty()) o.tokenizer = "default";
   } else {
     if (!o.tokenizer.empty() && !(type == FieldType::kString && o.tokenizer == "raw")) {
-      schema_error("field '" + name + "': 'tokenizer' applies only to text fields (this one is " +
+      schema_error("field '" + name + "': 'tokenizer' applies only to text and json fields (this one is " +
                    std::string(field_type_name(type)) + ")");
     }
     o.tokenizer.clear();
     if (o.record == IndexRecordOption::kPosition) {
-      schema_error("field '" + name + "': record 'position' applies only to text fields");
+      schema_error("field '" + name + "': record 'position' applies only to text and json fields");
     }
-    if (o.fieldnorms) schema_error("field '" + name + "': 'fieldnorms' applies only to text fields");
+    if (o.fieldnorms) schema_error("field '" + name + "': 'fieldnorms' applies only to text and json fields");
   }
   FieldEntry e;
   e.id = static_cast<uint16_t>(fields_.size());
@@ -111,6 +112,13 @@ const FieldEntry* Schema::find(std::string_view name) const {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+bool Schema::has_json_field() const {
+  for (const auto& f : fields_) {
+    if (f.type == FieldType::kJson) return true;
+  }
+  return false;
 }
 
 Schema Schema::from_json(std::string_view json) {
@@ -163,7 +171,7 @@ Schema Schema::from_json(std::string_view json) {
         type = parse_field_type(type_text);
         if (!type) {
           schema_error(ctx + ": unknown type '" + type_text +
-                       "' (expected text, string, i64, u64, f64, bool, timestamp, bytes or ip)");
+                       "' (expected text, string, i64, u64, f64, bool, timestamp, bytes, ip or json)");
         }
       } else if (k == "indexed") {
         o.indexed = boolean(v, ctx + " \"indexed\"");
@@ -190,7 +198,7 @@ Schema Schema::from_json(std::string_view json) {
       }
     }
     if (!type) schema_error(ctx + " has no \"type\"");
-    if (*type == FieldType::kText) {
+    if (is_analyzed(*type)) {
       if (!record_set) o.record = IndexRecordOption::kPosition;
       if (!norms_set) o.fieldnorms = true;
     }
@@ -211,7 +219,7 @@ std::string Schema::to_json() const {
     out += std::string(",\"indexed\":") + (f.options.indexed ? "true" : "false");
     out += std::string(",\"stored\":") + (f.options.stored ? "true" : "false");
     out += std::string(",\"fast\":") + (f.options.fast ? "true" : "false");
-    if (f.type == FieldType::kText) {
+    if (is_analyzed(f.type)) {
       out += ",\"tokenizer\":";
       append_json_string(out, f.options.tokenizer);
       out += std::string(",\"fieldnorms\":") + (f.options.fieldnorms ? "true" : "false");

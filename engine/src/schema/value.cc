@@ -320,6 +320,9 @@ Value parse_value_text(FieldType type, std::string_view text, std::string_view f
       if (!ip) bad_value(field, tn, text);
       return *ip;
     }
+    case FieldType::kJson:
+      throw_error(ErrorCode::kQuery, "field '" + std::string(field) + "' is json: name a path inside it (" +
+                                         std::string(field) + ".a.b:value)");
   }
   bad_value(field, tn, text);
 }
@@ -360,6 +363,8 @@ std::string encode_term_value(FieldType type, const Value& v) {
       out.assign(b.begin(), b.end());
       break;
     }
+    case FieldType::kJson:
+      throw_error(ErrorCode::kInternal, "encode_term_value: json values have one term per leaf (schema/json.h)");
   }
   return out;
 }
@@ -397,6 +402,8 @@ Value decode_term_value(FieldType type, std::string_view term) {
       std::memcpy(ip.bytes.data(), term.data(), 16);
       return ip;
     }
+    case FieldType::kJson:
+      return std::string(term);  // path, type byte and value: see json_term_to_string
   }
   return std::string(term);
 }
@@ -465,6 +472,8 @@ void append_value_json(std::string& out, const Value& v) {
           append_json_string(out, base64_encode(x.data));
         } else if constexpr (std::is_same_v<T, IpAddr>) {
           append_json_string(out, format_ip(x));
+        } else if constexpr (std::is_same_v<T, JsonValue>) {
+          out += x.json;
         }
       },
       v);

@@ -548,6 +548,14 @@ std::optional<TermBound> field_bound(uint16_t field, const std::optional<TermBou
   return TermBound{term_key(field, b->key), b->inclusive};
 }
 
+// The smallest key above every key that starts with field id + `prefix`.
+std::string prefix_end(uint16_t field, const std::string& prefix) {
+  std::string k = term_key(field, prefix);
+  while (!k.empty() && static_cast<uint8_t>(k.back()) == 0xFF) k.pop_back();
+  if (!k.empty()) k.back() = static_cast<char>(static_cast<uint8_t>(k.back()) + 1);
+  return k;
+}
+
 void add_postings(const SegmentReader& seg, IndexRecordOption option, std::span<const uint8_t> value,
                   std::vector<uint64_t>& bits) {
   ByteReader r(value, "term dictionary value");
@@ -563,8 +571,16 @@ void add_postings(const SegmentReader& seg, IndexRecordOption option, std::span<
 
 std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg) {
   std::vector<uint64_t> bits((seg.max_doc() + 63) / 64, 0);
+  if (q.multi == Query::Multi::kUnion) {
+    for (const auto& [occur, sub] : q.clauses) {
+      if (sub->kind != Query::Kind::kMultiTerm) throw_error(ErrorCode::kInternal, "a union of a query that is not multi-term");
+      auto more = multi_term_docs(*sub, seg);
+      for (size_t i = 0; i < bits.size(); ++i) bits[i] |= more[i];
+    }
+    return bits;
+  }
   const TermDict& dict = seg.terms();
-  const std::string field_prefix = term_key(q.field, "");
+  const std::string field_prefix = term_key(q.field, q.prefix);
   // The postings layout depends on the field's record option.
   const IndexRecordOption option = seg.schema().field(q.field).options.record;
   auto drain = [&](TermStream s) {
@@ -572,7 +588,7 @@ std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg) 
   };
   switch (q.multi) {
     case Query::Multi::kPrefix:
-      drain(dict.prefix(term_key(q.field, q.term)));
+      drain(dict.prefix(field_prefix + q.term));
       break;
     case Query::Multi::kWildcard:
       drain(dict.search(make_wildcard_automaton(q.term), field_prefix));
@@ -587,7 +603,8 @@ std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg) 
       std::optional<TermBound> lo = field_bound(q.field, q.lower);
       if (!lo) lo = TermBound{field_prefix, true};
       std::optional<TermBound> hi = field_bound(q.field, q.upper);
-      if (!hi) hi = TermBound{term_key(static_cast<uint16_t>(q.field + 1), ""), false};
+      if (!hi) hi = TermBound{prefix_end(q.field, q.prefix), false};
+      if (hi->key.empty()) hi.reset();  // the last field id with an all-0xFF prefix: no end
       drain(dict.range(lo, hi));
       break;
     }
@@ -598,6 +615,8 @@ std::vector<uint64_t> multi_term_docs(const Query& q, const SegmentReader& seg) 
       }
       break;
     }
+    case Query::Multi::kUnion:
+      break;
   }
   return bits;
 }

@@ -68,7 +68,7 @@ std::string index_metadata_json(const IndexMeta& meta,
     }
     out += ":{\"type\":\"" + std::string(field_type_name(f.type)) + "\"";
     out += ",\"docs_with_value\":" + std::to_string(with_value) + ",\"null_count\":" + std::to_string(alive - with_value);
-    if (has_mm && f.type != FieldType::kText) {
+    if (has_mm && f.type != FieldType::kText && f.type != FieldType::kJson) {
       out += ",\"min\":";
       append_value_json(out, decode_term_value(f.type, mn));
       out += ",\"max\":";

@@ -19,7 +19,11 @@
 namespace needle {
 
 inline constexpr const char* kIndexMetaFile = "meta.json";
-inline constexpr uint32_t kIndexMetaVersion = 1;
+// meta.json format versions (docs/format/segment.md): 2 adds json fields to the schema. A writer
+// writes 1 unless the schema has a json field, so indexes without one stay readable by version-1
+// readers; a version-1 meta.json that declares a json field is corrupt.
+inline constexpr uint32_t kIndexMetaVersion = 2;
+inline constexpr uint32_t kIndexMetaVersionNoJson = 1;
 
 struct IndexMeta {
   Schema schema;

@@ -21,7 +21,11 @@ enum class FieldType : uint8_t {
   kTimestamp = 7,  // microseconds since the Unix epoch, UTC
   kBytes = 8,
   kIp = 9,         // IPv4 and IPv6, stored as 16 bytes (IPv4 mapped into ::ffff:0:0/96)
+  kJson = 10,      // a JSON object; every leaf indexed under its dotted path (schema/json.h)
 };
+
+// True for the types whose values go through the field's analyzer (text, and json string leaves).
+inline bool is_analyzed(FieldType t) { return t == FieldType::kText || t == FieldType::kJson; }
 
 std::string_view field_type_name(FieldType t);
 std::optional<FieldType> parse_field_type(std::string_view name);
@@ -39,9 +43,9 @@ struct FieldOptions {
   bool indexed = true;
   bool stored = false;
   bool fast = false;          // columnar; validated now, built by a later format version
-  std::string tokenizer;      // text fields: analyzer name ("default" unless given)
+  std::string tokenizer;      // text and json fields: analyzer name ("default" unless given)
   IndexRecordOption record = IndexRecordOption::kBasic;
-  bool fieldnorms = false;    // text fields: one-byte length norms for BM25
+  bool fieldnorms = false;    // text and json fields: one-byte length norms for BM25
 };
 
 struct FieldEntry {
@@ -71,6 +75,8 @@ class Schema {
   const std::map<std::string, std::string>& analyzers() const { return analyzers_; }
 
   bool operator==(const Schema& o) const { return to_json() == o.to_json(); }
+  // True when some field is of type json (such schemas need format version 2 to be read).
+  bool has_json_field() const;
 
  private:
   std::vector<FieldEntry> fields_;

@@ -31,8 +31,14 @@ struct BytesValue {
   bool operator==(const BytesValue&) const = default;
 };
 
+// A json field's value: one JSON object in canonical (minified) form; see schema/json.h.
+struct JsonValue {
+  std::string json;
+  bool operator==(const JsonValue&) const = default;
+};
+
 // text and string fields hold std::string.
-using Value = std::variant<std::string, int64_t, uint64_t, double, bool, Timestamp, BytesValue, IpAddr>;
+using Value = std::variant<std::string, int64_t, uint64_t, double, bool, Timestamp, BytesValue, IpAddr, JsonValue>;
 
 // Parsers for the text forms used in JSON documents and queries. Return nullopt when malformed.
 std::optional<Timestamp> parse_rfc3339(std::string_view s);
@@ -45,13 +51,14 @@ std::optional<std::vector<uint8_t>> base64_decode(std::string_view s);
 std::string base64_encode(std::span<const uint8_t> data);
 
 // Parses `text` as a value of a non-text field type (query terms, range bounds). Throws
-// Error(kQuery) naming `field_name` when the text is not a valid value of that type.
+// Error(kQuery) naming `field_name` when the text is not a valid value of that type (always for
+// json fields, whose terms are made by schema/json.h).
 Value parse_value_text(FieldType type, std::string_view text, std::string_view field_name);
 
 // Term encoding: the bytes of a value in the term dictionary, ordered as the values are.
 //   string/text: UTF-8 bytes; i64 and timestamp: big-endian of (v XOR 2^63); u64: big-endian;
 //   f64: big-endian of the order-preserving bit transform; bool: one byte 0/1; bytes: raw;
-//   ip: the 16 bytes.
+//   ip: the 16 bytes. json terms are made by schema/json.h (json_*_term); kJson throws kInternal.
 std::string encode_term_value(FieldType type, const Value& v);
 // Inverse, for min/max display and tests.
 Value decode_term_value(FieldType type, std::string_view term);
@@ -67,7 +74,7 @@ std::string term_key(uint16_t field, std::string_view term);
 std::string exists_key(uint16_t field);
 
 // A value as JSON (for search results): strings quoted and escaped, timestamps RFC 3339, ips as
-// text, bytes as base64.
+// text, bytes as base64, json values as their canonical JSON text.
 void append_value_json(std::string& out, const Value& v);
 void append_json_string(std::string& out, std::string_view s);
 

@@ -29,11 +29,17 @@ struct Query {
     kBoolean,    // clauses                               sum of matching clause scores
     kBoost,      // inner, boost                          inner score x boost
   };
-  enum class Multi : uint8_t { kPrefix, kWildcard, kRegex, kFuzzy, kRange, kSet };
+  // kUnion: the documents of any of `clauses` (multi-term queries of the same field, Occur
+  // ignored), scored 1 once.
+  enum class Multi : uint8_t { kPrefix, kWildcard, kRegex, kFuzzy, kRange, kSet, kUnion };
 
   Kind kind = Kind::kEmpty;
   uint16_t field = 0;
   std::string term;                                       // kTerm; kMultiTerm prefix/pattern/fuzzy text
+  // kMultiTerm: bytes after the field id that every matching term starts with; prefix, wildcard,
+  // regex and fuzzy apply to the rest, unbounded range ends stop at it. json fields use
+  // `path 0x00 type` (schema/json.h); empty for other fields.
+  std::string prefix;
   std::vector<std::pair<uint32_t, std::string>> phrase;   // kPhrase: (position offset, term)
   uint32_t slop = 0;
   bool phrase_prefix = false;  // kPhrase: the last term is a prefix
@@ -41,7 +47,7 @@ struct Query {
   uint8_t distance = 0;
   bool transpositions = true;
   bool fuzzy_prefix = false;
-  std::optional<TermBound> lower, upper;  // kRange (term bytes without the field prefix)
+  std::optional<TermBound> lower, upper;  // kRange (term bytes without the field id, with `prefix`)
   std::vector<std::string> set;           // kSet
   std::vector<std::pair<Occur, QueryPtr>> clauses;
   QueryPtr inner;
