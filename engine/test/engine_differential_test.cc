@@ -734,8 +734,8 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
   auto writer = IndexWriter::create(dir, schema, opts);
   DocumentParser parser(schema);
   std::mt19937_64 rng(77);
-  const char* words[] = {"aa", "bb", "cc", "dd", "ee", "ff"};
-  const double weights[] = {0.4, 0.25, 0.15, 0.1, 0.07, 0.03};
+  const char* words[] = {"aa", "bb", "cc", "dd", "ee", "ff", "gg"};
+  const double weights[] = {0.4, 0.25, 0.15, 0.1, 0.07, 0.03, 0.001};
   std::discrete_distribution<int> pick_word(std::begin(weights), std::end(weights));
   for (int i = 0; i < 6000; ++i) {
     const size_t len = 1 + rng() % (rng() % 4 == 0 ? 400 : 30);
@@ -752,19 +752,35 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
   Searcher searcher(segs, schema, analyzers);
   QueryOptions qo;
   qo.default_fields.push_back("body");
-  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee"}) {
+  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee", "+gg +aa",
+                           "+aa +gg +ff", "+aa +bb +cc +dd +ee", "+aa +aa +bb", "+ff +ee^3", "+aa -ff", "+ff -gg -ee",
+                           "+aa +bb -cc", "+aa bb", "+ff aa bb", "+gg ee ff", "+ee +ff aa -gg", "gg ff", "aa ee^2 ff"}) {
     QueryPtr q = searcher.parse(text, qo);
     std::vector<float> all;
-    searcher.for_each(*q, [&](const Hit& h) { all.push_back(h.score); });
-    std::sort(all.rbegin(), all.rend());
-    for (size_t k : {1, 7, 10, 100}) {
+    std::vector<Hit> hits;
+    searcher.for_each(*q, [&](const Hit& h) { hits.push_back(h); });
+    std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+      return a.score != b.score ? a.score > b.score : a.global_doc < b.global_doc;
+    });
+    for (const Hit& h : hits) all.push_back(h.score);
+    // A rank whose score is apart from its neighbours' must hold the same document in every path.
+    auto apart = [&](size_t i) {
+      const float eps = 1e-5f * std::max(1.0f, all[i]);
+      return (i == 0 || all[i - 1] - all[i] > eps) && (i + 1 >= all.size() || all[i] - all[i + 1] > eps);
+    };
+    for (size_t k : {1, 7, 10, 100, 1000}) {
       auto fast = searcher.top_k(*q, k);
       auto counted = searcher.top_k_with_count(*q, k);
       ASSERT_EQ(fast.size(), std::min(k, all.size())) << text;
       ASSERT_EQ(counted.count, all.size()) << text;
+      ASSERT_EQ(searcher.count(*q), all.size()) << text;
       for (size_t i = 0; i < fast.size(); ++i) {
         ASSERT_NEAR(fast[i].score, all[i], 1e-5 * std::max(1.0f, all[i])) << text << " k " << k << " rank " << i;
         ASSERT_NEAR(counted.hits[i].score, all[i], 1e-5 * std::max(1.0f, all[i])) << text << " k " << k;
+        if (apart(i)) {
+          ASSERT_EQ(fast[i].global_doc, hits[i].global_doc) << text << " k " << k << " rank " << i;
+          ASSERT_EQ(counted.hits[i].global_doc, hits[i].global_doc) << text << " k " << k << " rank " << i;
+        }
       }
     }
   }

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "needle/codec/fieldnorm.h"
 
@@ -592,9 +595,22 @@ uint32_t SegmentPostings::seek_slow(uint32_t target) {
     // Invariant (holds even for out-of-order corrupt blocks): docs_[hi] >= target.
     i = cur_ + 1;
     uint32_t below = 0;
+#if defined(__SSE2__)
+    {
+      // The first of the kSeekWindow (8) docs that is >= target: a mask of the docs below it.
+      static_assert(kSeekWindow == 8);
+      const __m128i t = _mm_set1_epi32(static_cast<int32_t>(target));
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(docs_ + i));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(docs_ + i + 4));
+      const unsigned lo = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmplt_epi32(a, t))));
+      const unsigned hi = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmplt_epi32(b, t))));
+      below = static_cast<uint32_t>(__builtin_ctz(~(lo | hi << 4)));  // bit 8 is always clear
+    }
+#else
     for (uint32_t j = 0; j < kSeekWindow; ++j) {
       below += static_cast<int32_t>(docs_[i + j]) < static_cast<int32_t>(target) ? 1 : 0;
     }
+#endif
     if (below < kSeekWindow) {
       i += below;
       if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks

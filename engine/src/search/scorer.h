@@ -39,26 +39,36 @@ class Scorer {
 
 using ScorerPtr = std::unique_ptr<Scorer>;
 
+// What BM25 needs of each field over all segments of a searcher, computed once per searcher:
+// the average field length and K(norm id) = k1 * (1 - b + b * length(norm id) / average).
+struct FieldTables {
+  FieldTables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
+  uint64_t total_docs = 0;
+  std::vector<float> avg_norm;             // per field
+  std::vector<std::array<float, 256>> k;   // per field
+};
+
 // Collection-wide statistics for BM25 (all segments of the searcher).
 class Stats {
  public:
   Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
+  // With the searcher's tables (they must match segments and params).
+  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, std::shared_ptr<const FieldTables> tables,
+        Bm25Params params);
   uint64_t doc_freq(const std::string& key) const;
   float idf(const std::string& key) const;
   // seg.term_info(key), looked up once per query and segment (doc_freq needs it too).
   std::optional<TermInfo> term_info(const SegmentReader& seg, const std::string& key) const;
-  float avg_norm(uint16_t field) const { return avg_norm_[field]; }
+  float avg_norm(uint16_t field) const { return tables_->avg_norm[field]; }
   const Bm25Params& params() const { return params_; }
-  // K(norm id) of BM25 for the field, computed once per query (Bm25::cache).
-  const std::array<float, 256>& k_table(uint16_t field) const;
+  // K(norm id) of BM25 for the field (Bm25::cache points into it).
+  const std::array<float, 256>& k_table(uint16_t field) const { return tables_->k[field]; }
 
  private:
   const std::vector<std::shared_ptr<SegmentReader>>& segments_;
   Bm25Params params_;
-  uint64_t total_docs_ = 0;
-  std::vector<float> avg_norm_;
+  std::shared_ptr<const FieldTables> tables_;
   mutable std::map<std::string, uint64_t> df_;
-  mutable std::map<uint16_t, std::array<float, 256>> k_tables_;
   mutable std::map<std::pair<const SegmentReader*, std::string>, std::optional<TermInfo>> ti_;
 };
 
@@ -66,7 +76,7 @@ class Stats {
 struct Bm25 {
   float weight = 0;
   float k_no_norm = 0;
-  float cache[256] = {};
+  const float* cache = nullptr;  // K by norm id (Stats::k_table), when the field has norms
   const uint8_t* norms = nullptr;
   Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, const Stats& stats);
   float score(uint32_t doc, uint32_t tf) const {

@@ -9,17 +9,29 @@ namespace needle::search {
 
 // ---- statistics -------------------------------------------------------------------------------
 
-Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params)
-    : segments_(segments), params_(params), avg_norm_(schema.num_fields(), 1.0f) {
+FieldTables::FieldTables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema,
+                         Bm25Params params)
+    : avg_norm(schema.num_fields(), 1.0f), k(schema.num_fields()) {
   std::vector<uint64_t> totals(schema.num_fields(), 0);
   for (const auto& s : segments) {
-    total_docs_ += s->max_doc();
+    total_docs += s->max_doc();
     for (uint16_t f = 0; f < schema.num_fields(); ++f) totals[f] += s->field_stats(f).total_norm;
   }
+  float lengths[256];
+  for (int i = 0; i < 256; ++i) lengths[i] = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
   for (uint16_t f = 0; f < schema.num_fields(); ++f) {
-    if (total_docs_ > 0 && totals[f] > 0) avg_norm_[f] = static_cast<float>(static_cast<double>(totals[f]) / total_docs_);
+    if (total_docs > 0 && totals[f] > 0) avg_norm[f] = static_cast<float>(static_cast<double>(totals[f]) / total_docs);
+    const float avg = avg_norm[f];
+    for (int i = 0; i < 256; ++i) k[f][i] = params.k1 * (1.0f - params.b + params.b * lengths[i] / avg);
   }
 }
+
+Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params)
+    : Stats(segments, std::make_shared<FieldTables>(segments, schema, params), params) {}
+
+Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, std::shared_ptr<const FieldTables> tables,
+             Bm25Params params)
+    : segments_(segments), params_(params), tables_(std::move(tables)) {}
 
 uint64_t Stats::doc_freq(const std::string& key) const {
   auto it = df_.find(key);
@@ -42,7 +54,7 @@ std::optional<TermInfo> Stats::term_info(const SegmentReader& seg, const std::st
 }
 
 float Stats::idf(const std::string& key) const {
-  double n = static_cast<double>(total_docs_);
+  double n = static_cast<double>(tables_->total_docs);
   double df = static_cast<double>(doc_freq(key));
   return static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
 }
@@ -54,21 +66,8 @@ Bm25::Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, con
   const auto& n = seg.norms(field);
   if (!n.empty()) {
     norms = n.data();
-    const auto& t = stats.k_table(field);
-    std::copy(t.begin(), t.end(), cache);
+    cache = stats.k_table(field).data();
   }
-}
-
-const std::array<float, 256>& Stats::k_table(uint16_t field) const {
-  auto it = k_tables_.find(field);
-  if (it != k_tables_.end()) return it->second;
-  std::array<float, 256> t;
-  const float avg = avg_norm(field);
-  for (int i = 0; i < 256; ++i) {
-    float dl = static_cast<float>(id_to_fieldnorm(static_cast<uint8_t>(i)));
-    t[i] = params_.k1 * (1.0f - params_.b + params_.b * dl / avg);
-  }
-  return k_tables_.emplace(field, t).first->second;
 }
 
 namespace {

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <queue>
+#include <span>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "needle/split/split.h"
 #include "scorer.h"
@@ -18,6 +22,7 @@ Searcher::Searcher(std::vector<std::shared_ptr<SegmentReader>> segments, Schema 
     bases_.push_back(base);
     base += s->max_doc();
   }
+  tables_ = std::make_shared<const search::FieldTables>(segments_, schema_, params_);
 }
 
 Searcher Searcher::for_split(std::shared_ptr<Split> split, Bm25Params params) {
@@ -44,38 +49,51 @@ struct HitOrder {  // "a is better than b"
   }
 };
 
-// The best k hits seen so far.
+// The best k hits seen so far: a binary heap whose root is the worst kept hit; a better hit
+// replaces the root and sifts down (one pass, not a pop and a push).
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) {}
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 4096)); }
   // A score below this cannot enter (allowing for float rounding in upper bounds).
   float threshold() const {
     if (heap_.size() < k_) return -std::numeric_limits<float>::infinity();
-    float t = heap_.top().score;
+    float t = heap_[0].score;
     return t - std::abs(t) * 1e-6f;
   }
   void offer(const Hit& h) {
     if (heap_.size() < k_) {
-      heap_.push(h);
-    } else if (HitOrder()(h, heap_.top())) {
-      heap_.pop();
-      heap_.push(h);
+      heap_.push_back(h);
+      size_t i = heap_.size() - 1;
+      while (i > 0) {  // sift up: a parent is never better than its children
+        const size_t parent = (i - 1) / 2;
+        if (!HitOrder()(heap_[parent], h)) break;
+        heap_[i] = heap_[parent];
+        i = parent;
+      }
+      heap_[i] = h;
+    } else if (k_ > 0 && HitOrder()(h, heap_[0])) {
+      const size_t n = heap_.size();
+      size_t i = 0;
+      for (;;) {  // sift down from the root: move the worse child up while it is worse than h
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && HitOrder()(heap_[c], heap_[c + 1])) ++c;
+        if (!HitOrder()(h, heap_[c])) break;
+        heap_[i] = heap_[c];
+        i = c;
+      }
+      heap_[i] = h;
     }
   }
   std::vector<Hit> take() {
-    std::vector<Hit> out;
-    out.reserve(heap_.size());
-    while (!heap_.empty()) {
-      out.push_back(heap_.top());
-      heap_.pop();
-    }
-    std::reverse(out.begin(), out.end());
+    std::vector<Hit> out = std::move(heap_);
+    std::sort(out.begin(), out.end(), HitOrder());
     return out;
   }
 
  private:
   size_t k_;
-  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap_;  // top: the worst kept hit
+  std::vector<Hit> heap_;
 };
 
 // Unwraps boosts: the term under them and the product of the boosts, if `q` is a boosted term.
@@ -237,6 +255,202 @@ static uint64_t count_alive(const SegmentReader& seg, const std::vector<uint64_t
   return n;
 }
 
+// The lead of a conjunction, one decoded block: its BM25 scores (into `scores`, the same
+// arithmetic as Bm25::score) and the indexes (into `cand`, ascending) of the docs whose score
+// plus `rest` is not below `theta`; returns their number, or kCorrupt if a doc id is not below
+// max_doc (no norm is read for it).
+constexpr size_t kCorrupt = SIZE_MAX;
+static size_t lead_block_candidates(const search::Bm25& bm, std::span<const uint32_t> docs,
+                                    std::span<const uint32_t> tfs, uint32_t max_doc, float rest, float theta,
+                                    float* ks, float* scores, uint32_t* cand) {
+  const size_t m = docs.size();
+  const uint32_t* dp = docs.data();
+  const uint32_t* tp = tfs.data();
+  uint32_t bad = 0;
+  if (bm.norms != nullptr) {
+    const uint8_t* norms = bm.norms;
+    const float* cache = bm.cache;
+    for (size_t j = 0; j < m; ++j) {
+      const uint32_t d = dp[j];
+      const uint32_t ok = d < max_doc ? 1 : 0;
+      bad |= ok ^ 1;
+      ks[j] = cache[norms[ok ? d : 0]];
+    }
+  } else {
+    for (size_t j = 0; j < m; ++j) {
+      bad |= dp[j] < max_doc ? 0 : 1;
+      ks[j] = bm.k_no_norm;
+    }
+  }
+  if (bad) return kCorrupt;
+  const float w = bm.weight;
+  for (size_t j = 0; j < m; ++j) {
+    const float t = static_cast<float>(tp[j]);
+    scores[j] = w * t / (t + ks[j]);
+  }
+  size_t nc = 0;
+#if defined(__SSE2__)
+  const __m128 r = _mm_set1_ps(rest), th = _mm_set1_ps(theta);
+  size_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    // keep unless score + rest < theta (as the scalar test, NaN kept)
+    unsigned mask = static_cast<unsigned>(_mm_movemask_ps(_mm_cmpnlt_ps(_mm_add_ps(_mm_loadu_ps(scores + j), r), th)));
+    while (mask != 0) {
+      cand[nc++] = static_cast<uint32_t>(j) + static_cast<uint32_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
+  for (; j < m; ++j) {
+    cand[nc] = static_cast<uint32_t>(j);
+    nc += scores[j] + rest < theta ? 0 : 1;
+  }
+#else
+  for (size_t j = 0; j < m; ++j) {
+    cand[nc] = static_cast<uint32_t>(j);
+    nc += scores[j] + rest < theta ? 0 : 1;
+  }
+#endif
+  return nc;
+}
+
+// Top-k of a conjunction of terms over one segment, without a count: the rarest term leads,
+// block by block. A lead block whose bound (its impacts, plus for every other term the largest
+// bound of its blocks overlapping the lead block's doc range) cannot enter the top k is passed
+// over undecoded; inside a block, a lead doc whose own score plus the others' bounds cannot enter
+// is dropped before the other terms are sought to it, and the others are sought one by one only
+// while the exact partial score plus the bounds of the rest can still enter.
+static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                      const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                      TopK& top) {
+  struct Cursor {
+    SegmentPostings p;
+    search::Bm25 bm;
+    float weight_bound;   // bounds every score of the term (tf / (tf + K) < 1)
+    uint32_t cached_last;  // block_last_doc of the block whose bound is cached_bound (0: none;
+                           // no block of 128 docs ends on doc 0)
+    float cached_bound;
+  };
+  std::vector<Cursor> cur;
+  cur.reserve(terms.size());
+  for (const auto& [t, boost] : terms) {
+    std::string key = term_key(t->field, t->term);
+    auto ti = stats.term_info(seg, key);
+    if (!ti) return;
+    search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
+    const float w = bm.weight;
+    cur.push_back(Cursor{seg.postings(*ti, seg.schema().field(t->field).options.record), bm, w, 0, 0});
+  }
+  std::stable_sort(cur.begin(), cur.end(),
+                   [](const Cursor& a, const Cursor& b) { return a.p.doc_freq() < b.p.doc_freq(); });
+  const size_t n = cur.size();
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  constexpr float kNoBound = -std::numeric_limits<float>::infinity();
+  constexpr uint64_t kMaxWindowBlocks = 4;
+  // rest[i]: bound of the terms after i over the window (rest[n - 1] == 0)
+  std::vector<float> rest(n, 0);
+  float others_weight = 0;
+  for (size_t i = 1; i < n; ++i) others_weight += cur[i].weight_bound;
+  // The bound of term i over the docs [a, b]; kNoBound when it has none there.
+  auto window_bound = [&](Cursor& c, uint32_t a, uint32_t b) -> float {
+    SegmentPostings& p = c.p;
+    // Every doc of the term at or after a is at or after p.doc() (its cursor was last sought to
+    // a target below a), and the block cursor's block holds its first doc >= the target.
+    if (p.doc() > b) return kNoBound;
+    uint32_t from = std::max(a, p.doc());
+    // Bounding each of many blocks costs more than the tighter bound saves: past a few blocks
+    // (estimated from the term's density), the term's weight.
+    const uint64_t span = static_cast<uint64_t>(std::min(b, max_doc) - std::min(from, max_doc)) + 1;
+    if (span * c.p.doc_freq() > kMaxWindowBlocks * 128 * static_cast<uint64_t>(max_doc)) return c.weight_bound;
+    float best = 0;
+    for (;;) {
+      p.shallow_seek(from);
+      const uint32_t last = p.block_last_doc();
+      float ub;
+      if (last == c.cached_last) {
+        ub = c.cached_bound;
+      } else {
+        ub = search::block_upper_bound(c.bm, p.block_impacts());
+        c.cached_last = last;
+        c.cached_bound = ub;
+      }
+      best = std::max(best, ub);
+      if (last >= b) return best;
+      from = last + 1;
+    }
+  };
+  SegmentPostings& lead = cur[0].p;
+  const search::Bm25& lead_bm = cur[0].bm;
+  alignas(64) float ks[bitpacking::kBlockSize];
+  alignas(64) float scores[bitpacking::kBlockSize];
+  uint32_t cand[bitpacking::kBlockSize];
+  uint32_t target = lead.doc();
+  while (target != kTerminated) {
+    lead.shallow_seek(target);
+    const uint32_t last = lead.block_last_doc();
+    float theta = top.threshold();
+    if (theta != kNoBound) {
+      const float lub = search::block_upper_bound(lead_bm, lead.block_impacts());
+      bool skip = lub + others_weight < theta;
+      if (!skip) {
+        float acc = 0;
+        for (size_t i = n; i-- > 1;) {
+          rest[i] = acc;
+          const float wb = window_bound(cur[i], target, last);
+          if (wb == kNoBound) {
+            skip = true;
+            break;
+          }
+          acc += wb;
+        }
+        rest[0] = acc;
+        skip = skip || lub + acc < theta;
+      }
+      if (skip) {
+        if (last == kTerminated) return;
+        target = last + 1;
+        continue;
+      }
+    } else {
+      for (size_t i = 0; i < n; ++i) rest[i] = std::numeric_limits<float>::infinity();
+    }
+    if (lead.seek(target) == kTerminated) return;
+    const auto docs = lead.block_docs();
+    const auto tfs = lead.block_term_freqs();
+    // The lead's scores of the whole block (the same arithmetic as Bm25::score, in loops the
+    // compiler vectorizes), then the docs whose lead score with the others' bounds can enter.
+    const float rest0 = rest[0];
+    const size_t nc = lead_block_candidates(lead_bm, docs, tfs, max_doc, rest0, theta, ks, scores, cand);
+    if (nc == kCorrupt) throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+    uint32_t need = 0;  // no doc below this can match (some other term's next doc)
+    for (size_t c = 0; c < nc; ++c) {
+      const uint32_t j = cand[c];
+      const uint32_t d = docs[j];
+      if (d < need) continue;
+      float s = scores[j];
+      if (s + rest0 < theta) continue;
+      size_t i = 1;
+      for (; i < n; ++i) {
+        SegmentPostings& p = cur[i].p;
+        const uint32_t di = p.seek(d);
+        if (di != d) {
+          if (di == kTerminated) return;
+          need = di;
+          break;
+        }
+        s += cur[i].bm.score(d, p.term_freq());
+        if (s + rest[i] < theta) break;
+      }
+      if (i < n) continue;
+      if (deletes && seg.is_deleted(d)) continue;
+      top.offer(Hit{s, seg_index, d, base + d});
+      theta = top.threshold();
+    }
+    if (last == kTerminated) return;
+    target = std::max(last + 1, need);
+  }
+}
+
 // A conjunction of terms over one segment, leading with the rarest: counts its live matches
 // (returned) and, with `top`, offers them scored. (Block-max windows over the terms' impacts
 // were tried here: computing the bounds cost more than the blocks they let us skip, on the AOL
@@ -337,15 +551,19 @@ static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pai
 
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
-  search::Stats stats(segments_, schema_, params_);
+  search::Stats stats(segments_, tables_, params_);
   SearchResult result;
   if (each == nullptr) {
     auto conj = term_conjunction(q);
     if (!conj.empty()) {
       TopK top(k);
       for (size_t s = 0; s < segments_.size(); ++s) {
-        result.count += and_terms(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats,
-                                  k > 0 ? &top : nullptr, want_count);
+        if (k > 0 && !want_count) {
+          top_k_and(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats, top);
+        } else {
+          result.count += and_terms(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats,
+                                    k > 0 ? &top : nullptr, want_count);
+        }
       }
       if (!want_count) result.count = 0;
       result.hits = top.take();
@@ -457,7 +675,7 @@ uint64_t Searcher::count(const Query& query) const {
   }
   auto terms = term_union(q);
   if (!terms.empty()) {
-    search::Stats stats(segments_, schema_, params_);
+    search::Stats stats(segments_, tables_, params_);
     uint64_t n = 0;
     for (const auto& seg : segments_) n += count_union(*seg, terms, stats);
     return n;
