@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <span>
 #if defined(__SSE2__)
@@ -49,18 +50,26 @@ struct HitOrder {  // "a is better than b"
   }
 };
 
-// The best k hits seen so far: a binary heap whose root is the worst kept hit; a better hit
-// replaces the root and sifts down (one pass, not a pop and a push).
+// The best k hits seen so far. Heap mode: a binary heap whose root is the worst kept hit (a better
+// hit replaces the root and sifts down), so the threshold is always the k-th best score, for
+// paths that skip by it. Buffered mode: hits are appended and, at 2k, cut to the best k in linear
+// time; the threshold lags (it is the k-th best at the last cut) but an offer costs far less, for
+// paths that visit every match anyway. Either way the k best by HitOrder are kept, whatever the
+// order of the offers.
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 4096)); }
-  // A score below this cannot enter (allowing for float rounding in upper bounds).
-  float threshold() const {
-    if (heap_.size() < k_) return -std::numeric_limits<float>::infinity();
-    float t = heap_[0].score;
-    return t - std::abs(t) * 1e-6f;
+  explicit TopK(size_t k, bool buffered = false) : k_(k), buffered_(buffered) {
+    heap_.reserve(std::min<size_t>(buffered ? 2 * k : k, 8192));
   }
+  // A score below this cannot enter (allowing for float rounding in upper bounds).
+  float threshold() const { return theta_; }
   void offer(const Hit& h) {
+    if (k_ == 0) return;
+    if (buffered_) {
+      heap_.push_back(h);
+      if (heap_.size() >= 2 * k_) cut();
+      return;
+    }
     if (heap_.size() < k_) {
       heap_.push_back(h);
       size_t i = heap_.size() - 1;
@@ -71,7 +80,8 @@ class TopK {
         i = parent;
       }
       heap_[i] = h;
-    } else if (k_ > 0 && HitOrder()(h, heap_[0])) {
+      if (heap_.size() == k_) set_theta(heap_[0].score);
+    } else if (HitOrder()(h, heap_[0])) {
       const size_t n = heap_.size();
       size_t i = 0;
       for (;;) {  // sift down from the root: move the worse child up while it is worse than h
@@ -83,16 +93,26 @@ class TopK {
         i = c;
       }
       heap_[i] = h;
+      set_theta(heap_[0].score);
     }
   }
   std::vector<Hit> take() {
     std::vector<Hit> out = std::move(heap_);
     std::sort(out.begin(), out.end(), HitOrder());
+    if (out.size() > k_) out.resize(k_);
     return out;
   }
 
  private:
+  void set_theta(float t) { theta_ = t - std::abs(t) * 1e-6f; }
+  void cut() {  // buffered: keep the best k
+    std::nth_element(heap_.begin(), heap_.begin() + static_cast<ptrdiff_t>(k_ - 1), heap_.end(), HitOrder());
+    heap_.resize(k_);
+    set_theta(heap_[k_ - 1].score);
+  }
   size_t k_;
+  bool buffered_;
+  float theta_ = -std::numeric_limits<float>::infinity();
   std::vector<Hit> heap_;
 };
 
@@ -120,24 +140,98 @@ std::vector<std::pair<const Query*, float>> term_union(const Query& q) {
   return out;
 }
 
-// A pure conjunction of (boosted) terms: its terms and boosts, else empty.
-std::vector<std::pair<const Query*, float>> term_conjunction(const Query& q) {
-  std::vector<std::pair<const Query*, float>> out;
-  if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
+// A boolean query over one field's terms as the fast paths take it: must, should and must-not
+// clauses that are (boosted) terms, with at least one must clause.
+struct TermBool {
+  std::vector<std::pair<const Query*, float>> must, should, must_not;
+};
+
+std::optional<TermBool> term_boolean(const Query& q) {
+  if (q.kind != Query::Kind::kBoolean) return std::nullopt;
+  TermBool tb;
   for (const auto& [occur, sub] : q.clauses) {
     float boost;
     const Query* t = boosted_term(*sub, boost);
-    if (occur != Occur::kMust || t == nullptr || boost <= 0) return {};
-    out.emplace_back(t, boost);
+    if (t == nullptr) return std::nullopt;
+    if (occur == Occur::kMustNot) {
+      tb.must_not.emplace_back(t, boost);  // only its documents matter
+    } else if (boost <= 0) {
+      return std::nullopt;
+    } else {
+      (occur == Occur::kMust ? tb.must : tb.should).emplace_back(t, boost);
+    }
   }
-  return out;
+  if (tb.must.empty()) return std::nullopt;
+  return tb;
 }
 
-struct TermCursor {
-  SegmentPostings postings;
-  search::Bm25 bm25;
-  float max_score;  // over the whole list
+// The postings of a term of a TermBool in one segment, with its BM25 and bounds. Built in place
+// (a SegmentPostings is large: moving one costs more than the rest of opening it).
+struct BoolCursor {
+  BoolCursor(const SegmentReader& seg, const TermInfo& ti, IndexRecordOption opt, const search::Bm25& b)
+      : p(seg.postings(ti, opt)), bm(b), weight(b.weight) {}
+  SegmentPostings p;
+  search::Bm25 bm;
+  float weight;              // bounds every score of the term (tf / (tf + K) < 1)
+  uint32_t cached_last = 0;  // block_last_doc of the block whose bound is cached_bound (0: none;
+                             // no block of 128 docs ends on doc 0)
+  float cached_bound = 0;
 };
+
+struct ExclCursor {
+  ExclCursor(const SegmentReader& seg, const TermInfo& ti, IndexRecordOption opt) : p(seg.postings(ti, opt)) {}
+  SegmentPostings p;
+};
+
+// The cursors of `tb` in `seg`: must terms rarest first, then should terms with the largest
+// weight first, and the must-not postings. False when a must term has no postings here (nothing
+// matches); absent should and must-not terms are left out.
+bool open_bool(const SegmentReader& seg, const TermBool& tb, const search::Stats& stats, std::vector<BoolCursor>& cur,
+               size_t& num_must, std::vector<ExclCursor>& excl) {
+  struct Found {
+    TermInfo ti;
+    IndexRecordOption opt;
+    search::Bm25 bm;
+  };
+  auto find = [&](const std::pair<const Query*, float>& c) -> std::optional<Found> {
+    const Query* t = c.first;
+    std::string key = term_key(t->field, t->term);
+    auto ti = stats.term_info(seg, key);
+    if (!ti) return std::nullopt;
+    return Found{*ti, seg.schema().field(t->field).options.record,
+                 search::Bm25(stats.idf(key), c.second, t->field, seg, stats)};
+  };
+  std::vector<Found> must, should;
+  for (const auto& c : tb.must) {
+    auto f = find(c);
+    if (!f) return false;
+    must.push_back(*f);
+  }
+  for (const auto& c : tb.should) {
+    if (auto f = find(c)) should.push_back(*f);
+  }
+  std::stable_sort(must.begin(), must.end(), [](const Found& a, const Found& b) { return a.ti.doc_freq < b.ti.doc_freq; });
+  std::stable_sort(should.begin(), should.end(), [](const Found& a, const Found& b) { return a.bm.weight > b.bm.weight; });
+  cur.reserve(must.size() + should.size());
+  for (const auto& f : must) cur.emplace_back(seg, f.ti, f.opt, f.bm);
+  for (const auto& f : should) cur.emplace_back(seg, f.ti, f.opt, f.bm);
+  num_must = must.size();
+  excl.reserve(tb.must_not.size());
+  for (const auto& [t, boost] : tb.must_not) {
+    auto ti = stats.term_info(seg, term_key(t->field, t->term));
+    if (ti) excl.emplace_back(seg, *ti, seg.schema().field(t->field).options.record);
+  }
+  return true;
+}
+
+// True when one of the must-not postings holds d (they are sought forward to it).
+inline bool excluded(std::vector<ExclCursor>& excl, uint32_t d) {
+  for (auto& e : excl) {
+    if (e.p.doc() < d) e.p.seek(d);
+    if (e.p.doc() == d) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -176,55 +270,286 @@ static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t ba
   }
 }
 
-// Top-k of a union of terms by MaxScore: terms whose summed best scores cannot reach the
-// threshold only confirm candidates found by the others ("essential") terms.
-static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
-                        const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
-                        TopK& top) {
-  std::vector<TermCursor> cur;
+// BM25 scores of docs[0..m) with tfs[0..m) (the arithmetic of Bm25::score, in loops the compiler
+// vectorizes) into `out`; false if a doc id is not below max_doc (no norm is read for it).
+static bool score_span(const search::Bm25& bm, const uint32_t* docs, const uint32_t* tfs, size_t m, uint32_t max_doc,
+                       float* ks, float* out) {
+  // A corrupt block may hold any doc id: one past max_doc reads the norm of doc 0 and fails the call.
+  uint32_t bad = 0;
+  if (bm.norms != nullptr) {
+    const uint8_t* norms = bm.norms;
+    const float* cache = bm.cache;
+#pragma GCC unroll 4
+    for (size_t j = 0; j < m; ++j) {
+      const uint32_t d = docs[j];
+      const uint32_t ok = d < max_doc ? 1 : 0;
+      bad |= ok ^ 1;
+      ks[j] = cache[norms[ok ? d : 0]];
+    }
+  } else {
+    for (size_t j = 0; j < m; ++j) {
+      bad |= docs[j] < max_doc ? 0 : 1;
+      ks[j] = bm.k_no_norm;
+    }
+  }
+  const float w = bm.weight;
+  for (size_t j = 0; j < m; ++j) {
+    const float t = static_cast<float>(tfs[j]);
+    out[j] = w * t / (t + ks[j]);
+  }
+  return bad == 0;
+}
+
+// How many of the sorted docs[0..m) are below `end`.
+static size_t count_below(const uint32_t* docs, size_t m, uint32_t end) {
+  if (m == 0 || docs[m - 1] < end) return m;
+  size_t lo = 0, hi = m - 1;  // docs[hi] >= end
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (docs[mid] < end) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+static constexpr uint32_t kUnionWindow = 1024;
+
+// Number of bytes of a[0..n) that are 1 (each is 0 or 1; n a multiple of 16).
+static uint64_t count_ones(const uint8_t* a, uint32_t n) {
+#if defined(__SSE2__)
+  __m128i sum = _mm_setzero_si128();
+  for (uint32_t i = 0; i < n; i += 16) {
+    sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), _mm_setzero_si128()));
+  }
+  alignas(16) uint64_t lanes[2];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), sum);
+  return lanes[0] + lanes[1];
+#else
+  uint64_t c = 0;
+  for (uint32_t i = 0; i < n; ++i) c += a[i];
+  return c;
+#endif
+}
+
+// True when every doc of docs[0..m) is in [w0, w0 + kUnionWindow): a corrupt block need not be
+// sorted, so each doc is checked before its offset in the window is used.
+static bool in_window(const uint32_t* docs, size_t m, uint32_t w0) {
+  uint32_t bad = 0;
+  static_assert((kUnionWindow & (kUnionWindow - 1)) == 0);
+  for (size_t j = 0; j < m; ++j) bad |= (docs[j] - w0) & ~(kUnionWindow - 1);
+  return bad == 0;
+}
+
+// The cursors of a union's terms present in `seg`, ordered by weight (their bound), smallest
+// first; false when none is.
+static bool open_union(const SegmentReader& seg, const std::vector<std::pair<const Query*, float>>& terms,
+                       const search::Stats& stats, std::vector<BoolCursor>& cur) {
+  struct Found {
+    TermInfo ti;
+    IndexRecordOption opt;
+    search::Bm25 bm;
+  };
+  std::vector<Found> found;
   for (const auto& [t, boost] : terms) {
     std::string key = term_key(t->field, t->term);
     auto ti = stats.term_info(seg, key);
     if (!ti) continue;
-    const auto& f = seg.schema().field(t->field);
-    search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
-    // tf / (tf + K) < 1, so the term's weight bounds every score of the list.
-    float bound = bm.weight;
-    cur.push_back(TermCursor{seg.postings(*ti, f.options.record), bm, bound});
+    found.push_back(Found{*ti, seg.schema().field(t->field).options.record,
+                          search::Bm25(stats.idf(key), boost, t->field, seg, stats)});
   }
-  if (cur.empty()) return;
-  std::sort(cur.begin(), cur.end(), [](const TermCursor& a, const TermCursor& b) { return a.max_score < b.max_score; });
+  std::stable_sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.bm.weight < b.bm.weight; });
+  cur.reserve(found.size());
+  for (const auto& f : found) cur.emplace_back(seg, f.ti, f.opt, f.bm);
+  return !cur.empty();
+}
+
+// Top-k of a union of terms over one segment, without a count, in windows of kUnionWindow docs
+// (MaxScore): the terms are ordered by their bound (weight); those whose summed bounds cannot
+// reach the threshold are non-essential. In each window the essential terms' postings are scored
+// in bulk into an array of the window's docs; the candidates (docs of an essential term), in doc
+// order, then get the non-essential terms' scores, each sought to a candidate only while its
+// score plus their bounds can still enter.
+static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                        const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                        TopK& top) {
+  std::vector<BoolCursor> cur;
+  if (!open_union(seg, terms, stats, cur)) return;
   const size_t n = cur.size();
-  std::vector<float> prefix(n);  // prefix[i]: sum of max_score of cur[0..i]
-  float acc = 0;
-  for (size_t i = 0; i < n; ++i) prefix[i] = acc += cur[i].max_score;
+  std::vector<float> prefix(n);  // prefix[i]: sum of the bounds of cur[0..i]
+  float acc_bound = 0;
+  for (size_t i = 0; i < n; ++i) prefix[i] = acc_bound += cur[i].weight;
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
+  constexpr uint32_t kWords = kUnionWindow / 64;
+  alignas(64) float acc[kUnionWindow] = {};
+  alignas(64) uint64_t ess[kWords];
+  alignas(64) float ks[bitpacking::kBlockSize];
+  alignas(64) float sc[bitpacking::kBlockSize];
   for (;;) {
-    const float theta = top.threshold();
+    float theta = top.threshold();
     size_t first_essential = 0;
     while (first_essential < n && prefix[first_essential] < theta) ++first_essential;
     if (first_essential == n) return;  // no document can enter any more
-    uint32_t d = kTerminated;
-    for (size_t i = first_essential; i < n; ++i) d = std::min(d, cur[i].postings.doc());
-    if (d == kTerminated) return;
-    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-    float score = 0;
+    // the window: aligned, holding the essential terms' first doc
+    uint32_t first = kTerminated;
+    for (size_t i = first_essential; i < n; ++i) first = std::min(first, cur[i].p.doc());
+    if (first == kTerminated) return;
+    const uint32_t w0 = first / kUnionWindow * kUnionWindow;
+    const uint32_t wend = w0 + kUnionWindow;  // no overflow: first <= kMaxDocId
+    std::fill(ess, ess + kWords, 0);
     for (size_t i = first_essential; i < n; ++i) {
-      auto& c = cur[i];
-      if (c.postings.doc() == d) {
-        score += c.bm25.score(d, c.postings.term_freq());
-        c.postings.advance();
+      SegmentPostings& p = cur[i].p;
+      while (p.doc() < wend) {
+        const auto docs = p.block_docs();
+        const size_t m = count_below(docs.data(), docs.size(), wend);
+        const auto tfs = p.block_term_freqs();
+        if (!score_span(cur[i].bm, docs.data(), tfs.data(), m, max_doc, ks, sc) || !in_window(docs.data(), m, w0)) {
+          throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+        }
+        for (size_t j = 0; j < m; ++j) {
+          const uint32_t o = docs[j] - w0;
+          acc[o] += sc[j];
+          ess[o >> 6] |= 1ULL << (o & 63);
+        }
+        if (m == docs.size()) {
+          p.next_block();
+        } else {
+          p.seek(docs[m]);
+        }
       }
     }
-    for (size_t i = first_essential; i-- > 0;) {
-      if (score + prefix[i] < theta) break;
-      auto& c = cur[i];
-      if (c.postings.doc() < d) c.postings.seek(d);
-      if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+    for (uint32_t w = 0; w < kWords; ++w) {
+      uint64_t word = ess[w];
+      while (word != 0) {
+        const uint32_t o = w * 64 + static_cast<uint32_t>(__builtin_ctzll(word));
+        word &= word - 1;
+        float s = acc[o];
+        acc[o] = 0;
+        const uint32_t d = w0 + o;
+        for (size_t i = first_essential; i-- > 0;) {
+          if (s + prefix[i] < theta) break;
+          SegmentPostings& p = cur[i].p;
+          if (p.doc() < d) p.seek(d);
+          if (p.doc() == d) s += cur[i].bm.score(d, p.term_freq());
+        }
+        if (s < theta || (deletes && seg.is_deleted(d))) continue;
+        top.offer(Hit{s, seg_index, d, base + d});
+        theta = top.threshold();
+      }
     }
-    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{score, seg_index, d, base + d});
   }
+}
+
+// Top-k and count of a union of terms over one segment, in windows of kUnionWindow docs
+// (MaxScore): the terms are ordered by their bound (weight); those whose summed bounds cannot
+// reach the threshold are non-essential. In each window every posting of every term marks its
+// doc (the count); the essential terms' postings are scored in bulk into an array of the window's
+// docs, and the non-essential ones score only the docs an essential term has (the candidates:
+// the others cannot enter). Returns the number of live docs matching any term.
+static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                                    const std::vector<std::pair<const Query*, float>>& terms,
+                                    const search::Stats& stats, TopK& top) {
+  std::vector<BoolCursor> cur;
+  if (!open_union(seg, terms, stats, cur)) return 0;
+  const size_t n = cur.size();
+  std::vector<float> prefix(n);  // prefix[i]: sum of the bounds of cur[0..i]
+  float acc_bound = 0;
+  for (size_t i = 0; i < n; ++i) prefix[i] = acc_bound += cur[i].weight;
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  const auto& del = seg.deleted_bitset();
+  alignas(64) float acc[kUnionWindow] = {};         // summed scores of the candidates (> 0)
+  alignas(64) uint8_t seen[kUnionWindow] = {};      // 1: some term has the doc
+  uint32_t list[kUnionWindow];                      // the candidates' offsets
+  alignas(64) float ks[bitpacking::kBlockSize];
+  alignas(64) float sc[bitpacking::kBlockSize];
+  uint32_t pick[bitpacking::kBlockSize];
+  uint64_t count = 0;
+  for (;;) {
+    uint32_t first = kTerminated;
+    for (size_t i = 0; i < n; ++i) first = std::min(first, cur[i].p.doc());
+    if (first == kTerminated) break;
+    if (first >= max_doc) throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+    const uint32_t w0 = first / kUnionWindow * kUnionWindow;
+    const uint32_t wend = w0 + kUnionWindow;  // no overflow: first < max_doc
+    float theta = top.threshold();
+    size_t first_essential = 0;
+    while (first_essential < n && prefix[first_essential] < theta) ++first_essential;
+    uint32_t nl = 0;
+    for (size_t i = first_essential; i < n; ++i) {
+      SegmentPostings& p = cur[i].p;
+      while (p.doc() < wend) {
+        const auto docs = p.block_docs();
+        const size_t m = count_below(docs.data(), docs.size(), wend);
+        const auto tfs = p.block_term_freqs();
+        if (!score_span(cur[i].bm, docs.data(), tfs.data(), m, max_doc, ks, sc) || !in_window(docs.data(), m, w0)) {
+          throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+        }
+        for (size_t j = 0; j < m; ++j) {
+          const uint32_t o = docs[j] - w0;
+          const float old = acc[o];
+          acc[o] = old + sc[j];
+          seen[o] = 1;
+          list[nl] = o;
+          nl += old == 0 ? 1 : 0;
+        }
+        if (m == docs.size()) {
+          p.next_block();
+        } else {
+          p.seek(docs[m]);
+        }
+      }
+    }
+    for (size_t i = 0; i < first_essential; ++i) {
+      SegmentPostings& p = cur[i].p;
+      while (p.doc() < wend) {
+        const auto docs = p.block_docs();
+        const size_t m = count_below(docs.data(), docs.size(), wend);
+        if (!in_window(docs.data(), m, w0)) throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+        size_t np = 0;
+        for (size_t j = 0; j < m; ++j) {
+          const uint32_t o = docs[j] - w0;
+          seen[o] = 1;
+          pick[np] = static_cast<uint32_t>(j);
+          np += acc[o] > 0 ? 1 : 0;
+        }
+        if (np > 0) {
+          const auto tfs = p.block_term_freqs();
+          for (size_t c = 0; c < np; ++c) {
+            const uint32_t j = pick[c];
+            // a candidate: an essential term scored it, so its doc is below max_doc
+            acc[docs[j] - w0] += cur[i].bm.score(docs[j], tfs[j]);
+          }
+        }
+        if (m == docs.size()) {
+          p.next_block();
+        } else {
+          p.seek(docs[m]);
+        }
+      }
+    }
+    if (deletes) {
+      for (uint32_t o = 0; o < kUnionWindow && w0 + o < max_doc; ++o) {
+        const uint32_t d = w0 + o;
+        seen[o] &= static_cast<uint8_t>(~(del[d >> 3] >> (d & 7)) & 1);
+      }
+    }
+    count += count_ones(seen, kUnionWindow);
+    std::fill(seen, seen + kUnionWindow, 0);
+    for (uint32_t c = 0; c < nl; ++c) {
+      const uint32_t o = list[c];
+      const float s = acc[o];
+      acc[o] = 0;
+      const uint32_t d = w0 + o;
+      if (s < theta || (deletes && seg.is_deleted(d))) continue;
+      top.offer(Hit{s, seg_index, d, base + d});
+      theta = top.threshold();
+    }
+  }
+  return count;
 }
 
 // Sets the bit of every doc of `p` (from its current doc on) in `bits`.
@@ -265,29 +590,7 @@ static size_t lead_block_candidates(const search::Bm25& bm, std::span<const uint
                                     float* ks, float* scores, uint32_t* cand) {
   const size_t m = docs.size();
   const uint32_t* dp = docs.data();
-  const uint32_t* tp = tfs.data();
-  uint32_t bad = 0;
-  if (bm.norms != nullptr) {
-    const uint8_t* norms = bm.norms;
-    const float* cache = bm.cache;
-    for (size_t j = 0; j < m; ++j) {
-      const uint32_t d = dp[j];
-      const uint32_t ok = d < max_doc ? 1 : 0;
-      bad |= ok ^ 1;
-      ks[j] = cache[norms[ok ? d : 0]];
-    }
-  } else {
-    for (size_t j = 0; j < m; ++j) {
-      bad |= dp[j] < max_doc ? 0 : 1;
-      ks[j] = bm.k_no_norm;
-    }
-  }
-  if (bad) return kCorrupt;
-  const float w = bm.weight;
-  for (size_t j = 0; j < m; ++j) {
-    const float t = static_cast<float>(tp[j]);
-    scores[j] = w * t / (t + ks[j]);
-  }
+  if (!score_span(bm, dp, tfs.data(), m, max_doc, ks, scores)) return kCorrupt;
   size_t nc = 0;
 #if defined(__SSE2__)
   const __m128 r = _mm_set1_ps(rest), th = _mm_set1_ps(theta);
@@ -313,35 +616,20 @@ static size_t lead_block_candidates(const search::Bm25& bm, std::span<const uint
   return nc;
 }
 
-// Top-k of a conjunction of terms over one segment, without a count: the rarest term leads,
-// block by block. A lead block whose bound (its impacts, plus for every other term the largest
-// bound of its blocks overlapping the lead block's doc range) cannot enter the top k is passed
-// over undecoded; inside a block, a lead doc whose own score plus the others' bounds cannot enter
-// is dropped before the other terms are sought to it, and the others are sought one by one only
-// while the exact partial score plus the bounds of the rest can still enter.
-static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
-                      const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
-                      TopK& top) {
-  struct Cursor {
-    SegmentPostings p;
-    search::Bm25 bm;
-    float weight_bound;   // bounds every score of the term (tf / (tf + K) < 1)
-    uint32_t cached_last;  // block_last_doc of the block whose bound is cached_bound (0: none;
-                           // no block of 128 docs ends on doc 0)
-    float cached_bound;
-  };
-  std::vector<Cursor> cur;
-  cur.reserve(terms.size());
-  for (const auto& [t, boost] : terms) {
-    std::string key = term_key(t->field, t->term);
-    auto ti = stats.term_info(seg, key);
-    if (!ti) return;
-    search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
-    const float w = bm.weight;
-    cur.push_back(Cursor{seg.postings(*ti, seg.schema().field(t->field).options.record), bm, w, 0, 0});
-  }
-  std::stable_sort(cur.begin(), cur.end(),
-                   [](const Cursor& a, const Cursor& b) { return a.p.doc_freq() < b.p.doc_freq(); });
+// Top-k of a TermBool over one segment, without a count. The rarest must term leads, block by
+// block; the other must terms and the should terms are scored by seeking them to the lead's
+// candidates, the must-not terms sought last, only for docs that would enter. A lead block whose
+// bound (its impacts, plus for every other term the largest bound of its blocks overlapping the
+// lead block's doc range) cannot enter the top k is passed over undecoded; inside a block, a lead
+// doc whose own score plus the others' bounds cannot enter is dropped before any other term is
+// sought to it, and the others are sought one by one only while the exact partial score plus the
+// bounds of the rest can still enter.
+static void top_k_bool(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const TermBool& tb,
+                       const search::Stats& stats, TopK& top) {
+  std::vector<BoolCursor> cur;
+  std::vector<ExclCursor> excl;
+  size_t num_must = 0;
+  if (!open_bool(seg, tb, stats, cur, num_must, excl)) return;
   const size_t n = cur.size();
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
@@ -350,9 +638,9 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
   // rest[i]: bound of the terms after i over the window (rest[n - 1] == 0)
   std::vector<float> rest(n, 0);
   float others_weight = 0;
-  for (size_t i = 1; i < n; ++i) others_weight += cur[i].weight_bound;
-  // The bound of term i over the docs [a, b]; kNoBound when it has none there.
-  auto window_bound = [&](Cursor& c, uint32_t a, uint32_t b) -> float {
+  for (size_t i = 1; i < n; ++i) others_weight += cur[i].weight;
+  // The bound of a term over the docs [a, b]; kNoBound when it has none there.
+  auto window_bound = [&](BoolCursor& c, uint32_t a, uint32_t b) -> float {
     SegmentPostings& p = c.p;
     // Every doc of the term at or after a is at or after p.doc() (its cursor was last sought to
     // a target below a), and the block cursor's block holds its first doc >= the target.
@@ -361,7 +649,7 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
     // Bounding each of many blocks costs more than the tighter bound saves: past a few blocks
     // (estimated from the term's density), the term's weight.
     const uint64_t span = static_cast<uint64_t>(std::min(b, max_doc) - std::min(from, max_doc)) + 1;
-    if (span * c.p.doc_freq() > kMaxWindowBlocks * 128 * static_cast<uint64_t>(max_doc)) return c.weight_bound;
+    if (span * c.p.doc_freq() > kMaxWindowBlocks * 128 * static_cast<uint64_t>(max_doc)) return c.weight;
     float best = 0;
     for (;;) {
       p.shallow_seek(from);
@@ -396,10 +684,18 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
         float acc = 0;
         for (size_t i = n; i-- > 1;) {
           rest[i] = acc;
-          const float wb = window_bound(cur[i], target, last);
+          float wb;
+          if (cur[i].p.doc() > last) {
+            wb = kNoBound;
+          } else {
+            wb = window_bound(cur[i], target, last);
+          }
           if (wb == kNoBound) {
-            skip = true;
-            break;
+            if (i < num_must) {  // a must term without docs here: nothing matches
+              skip = true;
+              break;
+            }
+            wb = 0;
           }
           acc += wb;
         }
@@ -417,12 +713,10 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
     if (lead.seek(target) == kTerminated) return;
     const auto docs = lead.block_docs();
     const auto tfs = lead.block_term_freqs();
-    // The lead's scores of the whole block (the same arithmetic as Bm25::score, in loops the
-    // compiler vectorizes), then the docs whose lead score with the others' bounds can enter.
     const float rest0 = rest[0];
     const size_t nc = lead_block_candidates(lead_bm, docs, tfs, max_doc, rest0, theta, ks, scores, cand);
     if (nc == kCorrupt) throw_corrupt(seg.meta().id, "a posting names a document past the segment");
-    uint32_t need = 0;  // no doc below this can match (some other term's next doc)
+    uint32_t need = 0;  // no doc below this can match (some other must term's next doc)
     for (size_t c = 0; c < nc; ++c) {
       const uint32_t j = cand[c];
       const uint32_t d = docs[j];
@@ -430,7 +724,7 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
       float s = scores[j];
       if (s + rest0 < theta) continue;
       size_t i = 1;
-      for (; i < n; ++i) {
+      for (; i < num_must; ++i) {
         SegmentPostings& p = cur[i].p;
         const uint32_t di = p.seek(d);
         if (di != d) {
@@ -441,8 +735,15 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
         s += cur[i].bm.score(d, p.term_freq());
         if (s + rest[i] < theta) break;
       }
+      if (i < num_must) continue;
+      for (; i < n; ++i) {
+        SegmentPostings& p = cur[i].p;
+        if (p.doc() < d) p.seek(d);
+        if (p.doc() == d) s += cur[i].bm.score(d, p.term_freq());
+        if (s + rest[i] < theta) break;
+      }
       if (i < n) continue;
-      if (deletes && seg.is_deleted(d)) continue;
+      if (excluded(excl, d) || (deletes && seg.is_deleted(d))) continue;
       top.offer(Hit{s, seg_index, d, base + d});
       theta = top.threshold();
     }
@@ -451,54 +752,46 @@ static void top_k_and(const SegmentReader& seg, uint32_t seg_index, uint64_t bas
   }
 }
 
-// A conjunction of terms over one segment, leading with the rarest: counts its live matches
-// (returned) and, with `top`, offers them scored. (Block-max windows over the terms' impacts
-// were tried here: computing the bounds cost more than the blocks they let us skip, on the AOL
-// queries over Wikipedia, so every match is scored.)
-static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
-                          const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
-                          TopK* top, bool want_count) {
-  struct Cursor {
-    SegmentPostings p;
-    const Query* term;
-    float boost;
-  };
-  std::vector<Cursor> cur;
-  for (const auto& [t, boost] : terms) {
-    auto ti = stats.term_info(seg, term_key(t->field, t->term));
-    if (!ti) return 0;
-    cur.push_back(Cursor{seg.postings(*ti, seg.schema().field(t->field).options.record), t, boost});
-  }
-  std::stable_sort(cur.begin(), cur.end(),
-                   [](const Cursor& a, const Cursor& b) { return a.p.doc_freq() < b.p.doc_freq(); });
+// A TermBool over one segment: counts its live matches (returned) and, with `top`, offers them
+// scored (should terms are sought only for docs whose must score plus the should terms' weights
+// can enter). The must terms lead with the rarest.
+static uint64_t bool_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const TermBool& tb,
+                           const search::Stats& stats, TopK* top, bool want_count) {
+  std::vector<BoolCursor> cur;
+  std::vector<ExclCursor> excl;
+  size_t num_must = 0;
+  if (!open_bool(seg, tb, stats, cur, num_must, excl)) return 0;
   if (want_count && top == nullptr) {
-    // Dense lists: AND-ing bitsets of the terms (decode every block, no seeks) is cheaper than
-    // seeking every other term to each doc of the lead (estimated instruction costs). With a
-    // top k as well, one pass that counts and scores is cheaper than the two.
+    // Dense lists: AND-ing bitsets of the must terms and masking out the must-not ones (decode
+    // every block, no seeks) is cheaper than seeking every other term to each doc of the lead
+    // (estimated instruction costs). With a top k as well, one pass that counts and scores is
+    // cheaper than the two.
     const uint64_t words = (seg.max_doc() + 63) / 64;
     uint64_t total_df = 0;
-    for (const auto& c : cur) total_df += c.p.doc_freq();
-    const uint64_t leapfrog = 40 * static_cast<uint64_t>(cur[0].p.doc_freq()) * cur.size();
-    const uint64_t bitset = 4 * total_df + 3 * words * cur.size();
+    for (size_t i = 0; i < num_must; ++i) total_df += cur[i].p.doc_freq();
+    for (const auto& e : excl) total_df += e.p.doc_freq();
+    const uint64_t lists = num_must + excl.size();
+    const uint64_t leapfrog = 40 * static_cast<uint64_t>(cur[0].p.doc_freq()) * lists;
+    const uint64_t bitset = 4 * total_df + 3 * words * lists;
     if (bitset < leapfrog) {
       std::vector<uint64_t> bits(words, 0), tmp(words);
       or_postings(seg, cur[0].p, bits);
-      for (size_t i = 1; i < cur.size(); ++i) {
+      for (size_t i = 1; i < num_must; ++i) {
         std::fill(tmp.begin(), tmp.end(), 0);
         or_postings(seg, cur[i].p, tmp);
         for (uint64_t w = 0; w < words; ++w) bits[w] &= tmp[w];
       }
+      if (!excl.empty()) {
+        std::fill(tmp.begin(), tmp.end(), 0);
+        for (auto& e : excl) or_postings(seg, e.p, tmp);
+        for (uint64_t w = 0; w < words; ++w) bits[w] &= ~tmp[w];
+      }
       return count_alive(seg, bits);
     }
   }
-  std::vector<search::Bm25> bm;
-  if (top != nullptr) {
-    bm.reserve(cur.size());
-    for (const auto& c : cur) {
-      bm.emplace_back(stats.idf(term_key(c.term->field, c.term->term)), c.boost, c.term->field, seg, stats);
-    }
-  }
   const size_t n = cur.size();
+  float should_weight = 0;
+  for (size_t i = num_must; i < n; ++i) should_weight += cur[i].weight;
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
   SegmentPostings& lead = cur[0].p;
@@ -508,25 +801,32 @@ static uint64_t and_terms(const SegmentReader& seg, uint32_t seg_index, uint64_t
   while (d != kTerminated) {
     uint32_t di = d;
     size_t i = 1;
-    for (; i < n; ++i) {
+    for (; i < num_must; ++i) {
       SegmentPostings& p = cur[i].p;
       di = p.doc() < d ? p.seek(d) : p.doc();
       if (di != d) break;
     }
-    if (i < n) {
+    if (i < num_must) {
       if (di == kTerminated) break;
       d = lead.seek(di);
       continue;
     }
     if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-    if (!(deletes && seg.is_deleted(d))) {
+    if (!excluded(excl, d) && !(deletes && seg.is_deleted(d))) {
       ++count;
       if (top != nullptr) {
         float score = 0;
-        for (size_t j = 0; j < n; ++j) score += bm[j].score(d, cur[j].p.term_freq());
-        if (score >= theta) {
-          top->offer(Hit{score, seg_index, d, base + d});
-          theta = top->threshold();
+        for (size_t j = 0; j < num_must; ++j) score += cur[j].bm.score(d, cur[j].p.term_freq());
+        if (score + should_weight >= theta) {
+          for (size_t j = num_must; j < n; ++j) {
+            SegmentPostings& p = cur[j].p;
+            if (p.doc() < d) p.seek(d);
+            if (p.doc() == d) score += cur[j].bm.score(d, p.term_freq());
+          }
+          if (score >= theta) {
+            top->offer(Hit{score, seg_index, d, base + d});
+            theta = top->threshold();
+          }
         }
       }
     }
@@ -554,15 +854,15 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
   search::Stats stats(segments_, tables_, params_);
   SearchResult result;
   if (each == nullptr) {
-    auto conj = term_conjunction(q);
-    if (!conj.empty()) {
-      TopK top(k);
+    if (auto tb = term_boolean(q)) {
+      if (k == 0 && !want_count) return result;
+      TopK top(k, /*buffered=*/want_count);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (k > 0 && !want_count) {
-          top_k_and(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats, top);
+          top_k_bool(*segments_[s], static_cast<uint32_t>(s), bases_[s], *tb, stats, top);
         } else {
-          result.count += and_terms(*segments_[s], static_cast<uint32_t>(s), bases_[s], conj, stats,
-                                    k > 0 ? &top : nullptr, want_count);
+          result.count += bool_terms(*segments_[s], static_cast<uint32_t>(s), bases_[s], *tb, stats,
+                                     k > 0 ? &top : nullptr, want_count);
         }
       }
       if (!want_count) result.count = 0;
@@ -576,18 +876,17 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
     const Query* term = boosted_term(q, boost);
     auto terms = term_union(q);
     if ((term != nullptr && boost > 0) || !terms.empty()) {
-      if (want_count) {
-        result.count = term != nullptr ? count(*term) : 0;
-        if (term == nullptr) {
-          for (const auto& seg : segments_) result.count += count_union(*seg, terms, stats);
-        }
-      }
-      TopK top(k);
+      if (want_count && term != nullptr) result.count = count(*term);
+      TopK top(k, /*buffered=*/want_count && term == nullptr);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (term != nullptr) {
           top_k_term(*segments_[s], static_cast<uint32_t>(s), bases_[s], *term, boost, stats, top);
         } else {
-          top_k_union(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top);
+          if (want_count) {
+            result.count += union_count_windows(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top);
+          } else {
+            top_k_union(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top);
+          }
         }
       }
       result.hits = top.take();
