@@ -123,10 +123,15 @@ TEST(Bitpacking, EveryTargetMatchesScalar) {
         bitpacking::unpack_delta_with_target_for_test(t, bytes.data(), base,
                                                       static_cast<uint8_t>(bits), c);
         bitpacking::unpack_delta_scalar(bytes.data(), base, static_cast<uint8_t>(bits), d);
+        uint32_t e[kBlockSize];
+        bitpacking::unpack_plus_one_with_target_for_test(t, bytes.data(), static_cast<uint8_t>(bits), e);
         for (size_t i = 0; i < kBlockSize; ++i) {
           ASSERT_EQ(a[i], b[i]) << name << " bits " << bits << " i " << i;
           ASSERT_EQ(c[i], d[i]) << name << " bits " << bits << " i " << i;
+          ASSERT_EQ(e[i], b[i] + 1) << name << " plus one, bits " << bits << " i " << i;  // mod 2^32
         }
+        bitpacking::unpack_plus_one(bytes.data(), static_cast<uint8_t>(bits), e);
+        for (size_t i = 0; i < kBlockSize; ++i) ASSERT_EQ(e[i], b[i] + 1) << "bits " << bits << " i " << i;
       }
     }
     std::printf("checked target %s\n", name);
@@ -215,6 +220,7 @@ TEST(Bitpacking, RejectsWidthsAbove32) {
     }
     EXPECT_THROW(bitpacking::unpack_delta(buf, 0, static_cast<uint8_t>(bits), out), Error);
     EXPECT_THROW(bitpacking::unpack_scalar(buf, static_cast<uint8_t>(bits), out), Error);
+    EXPECT_THROW(bitpacking::unpack_plus_one(buf, static_cast<uint8_t>(bits), out), Error);
   }
 }
 

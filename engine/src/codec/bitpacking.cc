@@ -1,6 +1,6 @@
 // Bit packing of 128-value blocks in the 4-lane vertical layout (see bitpacking.h).
 //
-// unpack/unpack_delta are compiled once per Highway target (foreach_target.h re-includes this
+// unpack/unpack_delta/unpack_plus_one are compiled once per Highway target (foreach_target.h re-includes this
 // file) and chosen at run time. Every target works on 128-bit vectors of 4 u32 lanes, which is
 // exactly one row of the layout, so wider targets only differ in instruction encoding. The
 // per-width kernels are fully unrolled templates: shift counts are compile-time constants.
@@ -25,6 +25,7 @@ using UnpackDeltaFn = void (*)(const uint8_t*, uint32_t, uint32_t*);
 struct Kernels {
   UnpackFn unpack[kMaxBits + 1];
   UnpackDeltaFn unpack_delta[kMaxBits + 1];
+  UnpackFn unpack_plus_one[kMaxBits + 1];
   const char* name;
 };
 
@@ -88,6 +89,11 @@ template <int B>
 void UnpackDeltaB(const uint8_t* in, uint32_t base, uint32_t* out) {
   unpack_delta_scalar_impl(in, base, B, out);
 }
+template <int B>
+void UnpackPlusOneB(const uint8_t* in, uint32_t* out) {
+  unpack_scalar_impl(in, B, out);
+  for (size_t i = 0; i < kBlockSize; ++i) out[i] += 1;
+}
 
 #else
 
@@ -127,6 +133,15 @@ HWY_INLINE V PrefixRow(D d, V v, V& acc) {
 }
 
 template <int B, size_t... J>
+HWY_INLINE void UnpackPlusOneRows(const uint32_t* HWY_RESTRICT in, uint32_t* HWY_RESTRICT out,
+                                  std::index_sequence<J...>) {
+  const D d;
+  const V mask = hn::Set(d, mask_of(B));
+  const V one = hn::Set(d, 1u);
+  ((hn::StoreU(hn::Add(Row<B, J>(d, in, mask), one), d, out + 4 * J)), ...);
+}
+
+template <int B, size_t... J>
 HWY_INLINE void UnpackDeltaRows(const uint32_t* HWY_RESTRICT in, uint32_t base,
                                 uint32_t* HWY_RESTRICT out, std::index_sequence<J...>) {
   const D d;
@@ -157,12 +172,23 @@ void UnpackDeltaB(const uint8_t* HWY_RESTRICT in, uint32_t base, uint32_t* HWY_R
   }
 }
 
+template <int B>
+void UnpackPlusOneB(const uint8_t* HWY_RESTRICT in, uint32_t* HWY_RESTRICT out) {
+  if constexpr (B == 0) {
+    const D d;
+    for (size_t i = 0; i < kBlockSize; i += 4) hn::StoreU(hn::Set(d, 1u), d, out + i);
+  } else {
+    UnpackPlusOneRows<B>(reinterpret_cast<const uint32_t*>(in), out, std::make_index_sequence<32>());
+  }
+}
+
 #endif
 
 template <size_t... B>
 Kernels MakeKernels(std::index_sequence<B...>) {
   return Kernels{{&UnpackB<static_cast<int>(B)>...},
                  {&UnpackDeltaB<static_cast<int>(B)>...},
+                 {&UnpackPlusOneB<static_cast<int>(B)>...},
                  hwy::TargetName(HWY_TARGET)};
 }
 
@@ -225,6 +251,11 @@ void unpack_scalar(const uint8_t* in, uint8_t bits, uint32_t* out) {
   unpack_scalar_impl(in, bits, out);
 }
 
+void unpack_plus_one(const uint8_t* in, uint8_t bits, uint32_t* out) {
+  if (bits > kMaxBits) [[unlikely]] bad_width(bits);
+  kernels().unpack_plus_one[bits](in, out);
+}
+
 void pack_delta(const uint32_t* in, uint32_t base, uint8_t bits, uint8_t* out) {
   uint32_t deltas[kBlockSize];
   uint32_t prev = base;
@@ -281,6 +312,13 @@ const char* unpack_with_target_for_test(size_t i, const uint8_t* in, uint8_t bit
   if (bits > kMaxBits) bad_width(bits);
   const Kernels& k = kernels_for_test(i);
   k.unpack[bits](in, out);
+  return k.name;
+}
+
+const char* unpack_plus_one_with_target_for_test(size_t i, const uint8_t* in, uint8_t bits, uint32_t* out) {
+  if (bits > kMaxBits) bad_width(bits);
+  const Kernels& k = kernels_for_test(i);
+  k.unpack_plus_one[bits](in, out);
   return k.name;
 }
 

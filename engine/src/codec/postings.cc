@@ -550,8 +550,7 @@ void SegmentPostings::decode_tail() {
 
 void SegmentPostings::decode_tfs() const {
   const size_t off = dec_.offset + packed_size(dec_.doc_bits);  // range checked by load_block
-  bitpacking::unpack(p_ + off, dec_.tf_bits, tfs_);
-  for (uint32_t i = 0; i < kBlockSize; ++i) tfs_[i] += 1;
+  bitpacking::unpack_plus_one(p_ + off, dec_.tf_bits, tfs_);
   tf_ready_ = true;
 }
 

@@ -32,6 +32,9 @@ void pack(const uint32_t* in, uint8_t bits, uint8_t* out);
 void unpack(const uint8_t* in, uint8_t bits, uint32_t* out);
 // Portable reference implementation of unpack (same results on every host).
 void unpack_scalar(const uint8_t* in, uint8_t bits, uint32_t* out);
+// unpack, then 1 added to every value (mod 2^32), in the same pass: term frequencies are stored
+// minus one. Runtime-dispatched SIMD (Highway).
+void unpack_plus_one(const uint8_t* in, uint8_t bits, uint32_t* out);
 
 // Delta forms for sorted doc ids: the packed values are in[i] - in[i-1] (mod 2^32) with
 // in[-1] = base; unpack_delta returns the absolute values (prefix sums from base, mod 2^32).
@@ -50,6 +53,7 @@ const char* simd_target_name();
 // this CPU supports, and unpack/unpack_delta run with the kernels of target i (returns its name).
 size_t num_targets_for_test();
 const char* unpack_with_target_for_test(size_t i, const uint8_t* in, uint8_t bits, uint32_t* out);
+const char* unpack_plus_one_with_target_for_test(size_t i, const uint8_t* in, uint8_t bits, uint32_t* out);
 const char* unpack_delta_with_target_for_test(size_t i, const uint8_t* in, uint32_t base,
                                               uint8_t bits, uint32_t* out);
 
