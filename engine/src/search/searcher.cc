@@ -1,6 +1,9 @@
 #include "needle/search/searcher.h"
 
 #include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -23,6 +26,7 @@ Searcher::Searcher(std::vector<std::shared_ptr<SegmentReader>> segments, Schema 
     bases_.push_back(base);
     base += s->max_doc();
   }
+  total_docs_ = base;
   tables_ = std::make_shared<const search::FieldTables>(segments_, schema_, params_);
 }
 
@@ -50,37 +54,124 @@ struct HitOrder {  // "a is better than b"
   }
 };
 
-// The best k hits seen so far. Heap mode: a binary heap whose root is the worst kept hit (a better
-// hit replaces the root and sifts down), so the threshold is always the k-th best score, for
+// The best k hits seen so far. Heap mode: a list until it holds k, then a binary heap whose root
+// is the worst kept hit (a better hit replaces the root and sifts down: a parent is never better
+// than its children), so the threshold is always the k-th best score once there are k, for
 // paths that skip by it. Buffered mode: hits are appended and, at 2k, cut to the best k in linear
 // time; the threshold lags (it is the k-th best at the last cut) but an offer costs far less, for
 // paths that visit every match anyway. Either way the k best by HitOrder are kept, whatever the
 // order of the offers.
+//
+// The fast paths offer only scores >= 0 (BM25 with positive boosts), whose float bits order like
+// the scores: when every global doc fits in 32 bits, a hit is kept as one 64-bit key (score bits,
+// then the inverted doc), larger is better, and the heap moves 8-byte keys with one compare.
 class TopK {
  public:
-  explicit TopK(size_t k, bool buffered = false) : k_(k), buffered_(buffered) {
-    heap_.reserve(std::min<size_t>(buffered ? 2 * k : k, 8192));
+  TopK(size_t k, bool buffered, const std::vector<uint64_t>& bases, uint64_t total_docs)
+      : k_(k), buffered_(buffered), keyed_(total_docs <= UINT32_MAX), bases_(bases) {
+    const size_t cap = std::min<size_t>(buffered ? 2 * k : k, 8192);
+    if (keyed_) {
+      keys_.reserve(cap);
+    } else {
+      heap_.reserve(cap);
+    }
   }
   // A score below this cannot enter (allowing for float rounding in upper bounds).
   float threshold() const { return theta_; }
   void offer(const Hit& h) {
     if (k_ == 0) return;
+    if (keyed_) {
+      offer_key(key_of(h.score, h.global_doc));
+    } else {
+      offer_hit(h);
+    }
+  }
+  std::vector<Hit> take() {
+    std::vector<Hit> out;
+    if (keyed_) {
+      std::sort(keys_.begin(), keys_.end(), std::greater<uint64_t>());
+      if (keys_.size() > k_) keys_.resize(k_);
+      out.reserve(keys_.size());
+      for (uint64_t key : keys_) {
+        uint32_t bits = static_cast<uint32_t>(key >> 32);
+        float score;
+        std::memcpy(&score, &bits, sizeof score);
+        const uint64_t global = ~static_cast<uint32_t>(key);
+        const size_t seg = static_cast<size_t>(std::upper_bound(bases_.begin(), bases_.end(), global) - bases_.begin()) - 1;
+        out.push_back(Hit{score, static_cast<uint32_t>(seg), static_cast<uint32_t>(global - bases_[seg]), global});
+      }
+      return out;
+    }
+    out = std::move(heap_);
+    std::sort(out.begin(), out.end(), HitOrder());
+    if (out.size() > k_) out.resize(k_);
+    return out;
+  }
+
+ private:
+  static uint64_t key_of(float score, uint64_t global) {
+    assert(!(score < 0));
+    score += 0.0f;  // -0.0 (whose sign bit would sort it first) becomes 0.0
+    uint32_t bits;
+    std::memcpy(&bits, &score, sizeof bits);
+    return static_cast<uint64_t>(bits) << 32 | static_cast<uint32_t>(~static_cast<uint32_t>(global));
+  }
+  void set_theta_key(uint64_t key) {
+    uint32_t bits = static_cast<uint32_t>(key >> 32);
+    float t;
+    std::memcpy(&t, &bits, sizeof t);
+    set_theta(t);
+  }
+  void offer_key(uint64_t key) {
+    if (buffered_) {
+      keys_.push_back(key);
+      if (keys_.size() >= 2 * k_) {  // keep the best k: the k largest keys
+        std::nth_element(keys_.begin(), keys_.begin() + static_cast<ptrdiff_t>(k_ - 1), keys_.end(), std::greater<uint64_t>());
+        keys_.resize(k_);
+        set_theta_key(keys_[k_ - 1]);
+      }
+      return;
+    }
+    if (keys_.size() < k_) {
+      // Until k hits are in, a plain list (most queries never fill a large k); then a heap.
+      keys_.push_back(key);
+      if (keys_.size() == k_) {
+        std::make_heap(keys_.begin(), keys_.end(), std::greater<uint64_t>());  // root: the smallest
+        set_theta_key(keys_[0]);
+      }
+      return;
+    }
+    if (key <= keys_[0]) return;
+    uint64_t* h = keys_.data();
+    const size_t n = keys_.size();
+    size_t i = 0;
+    for (;;) {  // sift down from the root: move the smaller child up while it is below key
+      size_t c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && h[c + 1] < h[c]) ++c;
+      if (h[c] >= key) break;
+      h[i] = h[c];
+      i = c;
+    }
+    h[i] = key;
+    set_theta_key(h[0]);
+  }
+  void offer_hit(const Hit& h) {
     if (buffered_) {
       heap_.push_back(h);
-      if (heap_.size() >= 2 * k_) cut();
+      if (heap_.size() >= 2 * k_) {
+        std::nth_element(heap_.begin(), heap_.begin() + static_cast<ptrdiff_t>(k_ - 1), heap_.end(), HitOrder());
+        heap_.resize(k_);
+        set_theta(heap_[k_ - 1].score);
+      }
       return;
     }
     if (heap_.size() < k_) {
       heap_.push_back(h);
-      size_t i = heap_.size() - 1;
-      while (i > 0) {  // sift up: a parent is never better than its children
-        const size_t parent = (i - 1) / 2;
-        if (!HitOrder()(heap_[parent], h)) break;
-        heap_[i] = heap_[parent];
-        i = parent;
+      if (heap_.size() == k_) {
+        std::make_heap(heap_.begin(), heap_.end(), HitOrder());  // root: the worst hit
+        set_theta(heap_[0].score);
       }
-      heap_[i] = h;
-      if (heap_.size() == k_) set_theta(heap_[0].score);
     } else if (HitOrder()(h, heap_[0])) {
       const size_t n = heap_.size();
       size_t i = 0;
@@ -96,23 +187,14 @@ class TopK {
       set_theta(heap_[0].score);
     }
   }
-  std::vector<Hit> take() {
-    std::vector<Hit> out = std::move(heap_);
-    std::sort(out.begin(), out.end(), HitOrder());
-    if (out.size() > k_) out.resize(k_);
-    return out;
-  }
-
- private:
   void set_theta(float t) { theta_ = t - std::abs(t) * 1e-6f; }
-  void cut() {  // buffered: keep the best k
-    std::nth_element(heap_.begin(), heap_.begin() + static_cast<ptrdiff_t>(k_ - 1), heap_.end(), HitOrder());
-    heap_.resize(k_);
-    set_theta(heap_[k_ - 1].score);
-  }
+
   size_t k_;
   bool buffered_;
+  bool keyed_;
+  const std::vector<uint64_t>& bases_;
   float theta_ = -std::numeric_limits<float>::infinity();
+  std::vector<uint64_t> keys_;
   std::vector<Hit> heap_;
 };
 
@@ -317,19 +399,21 @@ static size_t count_below(const uint32_t* docs, size_t m, uint32_t end) {
 
 static constexpr uint32_t kUnionWindow = 1024;
 
-// Number of bytes of a[0..n) that are 1 (each is 0 or 1; n a multiple of 16).
-static uint64_t count_ones(const uint8_t* a, uint32_t n) {
+// Number of bytes of a[0..n) that are not 0 (n a multiple of 16).
+static uint64_t count_nonzero(const uint8_t* a, uint32_t n) {
 #if defined(__SSE2__)
   __m128i sum = _mm_setzero_si128();
+  const __m128i one = _mm_set1_epi8(1);
   for (uint32_t i = 0; i < n; i += 16) {
-    sum = _mm_add_epi64(sum, _mm_sad_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), _mm_setzero_si128()));
+    const __m128i v = _mm_min_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), one);
+    sum = _mm_add_epi64(sum, _mm_sad_epu8(v, _mm_setzero_si128()));
   }
   alignas(16) uint64_t lanes[2];
   _mm_store_si128(reinterpret_cast<__m128i*>(lanes), sum);
   return lanes[0] + lanes[1];
 #else
   uint64_t c = 0;
-  for (uint32_t i = 0; i < n; ++i) c += a[i];
+  for (uint32_t i = 0; i < n; ++i) c += a[i] != 0 ? 1 : 0;
   return c;
 #endif
 }
@@ -462,7 +546,7 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
   const bool deletes = seg.has_deletes();
   const auto& del = seg.deleted_bitset();
   alignas(64) float acc[kUnionWindow] = {};         // summed scores of the candidates (> 0)
-  alignas(64) uint8_t seen[kUnionWindow] = {};      // 1: some term has the doc
+  alignas(64) uint8_t seen[kUnionWindow] = {};      // bit 0: an essential term has the doc, bit 1: another
   uint32_t list[kUnionWindow];                      // the candidates' offsets
   alignas(64) float ks[bitpacking::kBlockSize];
   alignas(64) float sc[bitpacking::kBlockSize];
@@ -490,11 +574,10 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
         }
         for (size_t j = 0; j < m; ++j) {
           const uint32_t o = docs[j] - w0;
-          const float old = acc[o];
-          acc[o] = old + sc[j];
-          seen[o] = 1;
+          acc[o] += sc[j];
           list[nl] = o;
-          nl += old == 0 ? 1 : 0;
+          nl += seen[o] == 0 ? 1 : 0;  // only essential terms have marked docs so far
+          seen[o] = 1;
         }
         if (m == docs.size()) {
           p.next_block();
@@ -512,9 +595,9 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
         size_t np = 0;
         for (size_t j = 0; j < m; ++j) {
           const uint32_t o = docs[j] - w0;
-          seen[o] = 1;
           pick[np] = static_cast<uint32_t>(j);
-          np += acc[o] > 0 ? 1 : 0;
+          np += seen[o] & 1;
+          seen[o] |= 2;
         }
         if (np > 0) {
           const auto tfs = p.block_term_freqs();
@@ -534,10 +617,10 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
     if (deletes) {
       for (uint32_t o = 0; o < kUnionWindow && w0 + o < max_doc; ++o) {
         const uint32_t d = w0 + o;
-        seen[o] &= static_cast<uint8_t>(~(del[d >> 3] >> (d & 7)) & 1);
+        if ((del[d >> 3] >> (d & 7)) & 1) seen[o] = 0;
       }
     }
-    count += count_ones(seen, kUnionWindow);
+    count += count_nonzero(seen, kUnionWindow);
     std::fill(seen, seen + kUnionWindow, 0);
     for (uint32_t c = 0; c < nl; ++c) {
       const uint32_t o = list[c];
@@ -872,7 +955,7 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
   if (each == nullptr) {
     if (auto tb = term_boolean(q)) {
       if (k == 0 && !want_count) return result;
-      TopK top(k, /*buffered=*/want_count);
+      TopK top(k, /*buffered=*/want_count, bases_, total_docs_);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (k > 0 && !want_count) {
           top_k_bool(*segments_[s], static_cast<uint32_t>(s), bases_[s], *tb, stats, top);
@@ -893,7 +976,7 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
     auto terms = term_union(q);
     if ((term != nullptr && boost > 0) || !terms.empty()) {
       if (want_count && term != nullptr) result.count = count(*term);
-      TopK top(k, /*buffered=*/want_count && term == nullptr);
+      TopK top(k, /*buffered=*/want_count && term == nullptr, bases_, total_docs_);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (term != nullptr) {
           top_k_term(*segments_[s], static_cast<uint32_t>(s), bases_[s], *term, boost, stats, top);

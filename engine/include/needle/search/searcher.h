@@ -57,6 +57,7 @@ class Searcher {
   SearchResult run(const Query& q, size_t k, bool want_count, const std::function<void(const Hit&)>* each) const;
   std::vector<std::shared_ptr<SegmentReader>> segments_;
   std::vector<uint64_t> bases_;
+  uint64_t total_docs_ = 0;  // sum of the segments' max_doc
   Schema schema_;
   std::shared_ptr<const AnalyzerRegistry> analyzers_;
   Bm25Params params_;
