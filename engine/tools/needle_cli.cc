@@ -333,6 +333,8 @@ int cmd_serve(int argc, char** argv) {
   Searcher searcher = Searcher::for_split(split);
   QueryOptions qo = query_options(a);
   if (qo.default_fields.empty()) qo.default_fields.push_back("text");
+  // std::cin synchronized with stdio reads one character per call; answers go through stdio.
+  std::ios::sync_with_stdio(false);
   std::string line;
   while (std::getline(std::cin, line)) {
     auto tab = line.find('\t');

@@ -59,8 +59,9 @@ struct HitOrder {  // "a is better than b"
 // than its children), so the threshold is always the k-th best score once there are k, for
 // paths that skip by it. Buffered mode: hits are appended and, at 2k, cut to the best k in linear
 // time; the threshold lags (it is the k-th best at the last cut) but an offer costs far less, for
-// paths that visit every match anyway. Either way the k best by HitOrder are kept, whatever the
-// order of the offers.
+// paths that visit every match anyway, and for large k (above 256), where sifting through the
+// heap's levels costs more than the lagging threshold does in pruning (measured on TOP_1000).
+// Either way the k best by HitOrder are kept, whatever the order of the offers.
 //
 // The fast paths offer only scores >= 0 (BM25 with positive boosts), whose float bits order like
 // the scores: when every global doc fits in 32 bits, a hit is kept as one 64-bit key (score bits,
@@ -68,7 +69,7 @@ struct HitOrder {  // "a is better than b"
 class TopK {
  public:
   TopK(size_t k, bool buffered, const std::vector<uint64_t>& bases, uint64_t total_docs)
-      : k_(k), buffered_(buffered), keyed_(total_docs <= UINT32_MAX), bases_(bases) {
+      : k_(k), buffered_(buffered || k > 256), keyed_(total_docs <= UINT32_MAX), bases_(bases) {
     const size_t cap = std::min<size_t>(buffered ? 2 * k : k, 8192);
     if (keyed_) {
       keys_.reserve(cap);
