@@ -590,8 +590,7 @@ uint32_t SegmentPostings::seek_slow(uint32_t target) {
     // In the decoded block, usually a few docs ahead. First count, without branches, the docs
     // below target among the next kSeekWindow (valid doc ids and target are below 2^31 here, so a
     // signed compare is right; the slots past the block hold kTerminated): if one of them is
-    // >= target, that count is the answer. Else gallop on from the window's end, then bisect.
-    // Invariant (holds even for out-of-order corrupt blocks): docs_[hi] >= target.
+    // >= target, that count is the answer. Else a branchless binary search over the block.
     i = cur_ + 1;
     uint32_t below = 0;
 #if defined(__SSE2__)
@@ -614,28 +613,16 @@ uint32_t SegmentPostings::seek_slow(uint32_t target) {
       i += below;
       if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks
     } else {
-      i += kSeekWindow - 1;  // docs_[i] < target, so i < n_ - 1
-      if (i >= n_ - 1) i = n_ - 1;  // only for out-of-order (corrupt) blocks
-      uint32_t lo = i, hi, step = 1;
-      for (;;) {
-        hi = lo + step;
-        if (hi >= n_ - 1) {
-          hi = n_ - 1;
-          break;
-        }
-        if (docs_[hi] >= target) break;
-        lo = hi;
-        step <<= 1;
+      // Further on: a branchless binary search over the block (docs_[n_ - 1] >= target, the
+      // slots past n_ hold kTerminated), as for a newly loaded block; never backwards, and
+      // forward to a doc >= target (corrupt, out-of-order blocks only).
+      uint32_t j = 0;
+      for (uint32_t half = kBlockSize / 2; half > 0; half >>= 1) {
+        j += docs_[j + half - 1] < target ? half : 0;
       }
-      while (hi - lo > 1) {
-        const uint32_t mid = lo + (hi - lo) / 2;
-        if (docs_[mid] < target) {
-          lo = mid;
-        } else {
-          hi = mid;
-        }
-      }
-      i = hi;
+      i = std::max(j, i + kSeekWindow);
+      if (i >= n_) i = n_ - 1;
+      while (docs_[i] < target && i + 1 < n_) ++i;
     }
   } else {
     // Not in the decoded block: find the block through the skip entries.

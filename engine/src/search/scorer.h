@@ -68,8 +68,19 @@ class Stats {
   const std::vector<std::shared_ptr<SegmentReader>>& segments_;
   Bm25Params params_;
   std::shared_ptr<const FieldTables> tables_;
-  mutable std::map<std::string, uint64_t> df_;
-  mutable std::map<std::pair<const SegmentReader*, std::string>, std::optional<TermInfo>> ti_;
+  // Per-query caches, searched linearly: a query has few terms, and a map node per entry cost
+  // more than the search.
+  struct DfEntry {
+    std::string key;
+    uint64_t df;
+  };
+  struct TiEntry {
+    const SegmentReader* seg;
+    std::string key;
+    std::optional<TermInfo> ti;
+  };
+  mutable std::vector<DfEntry> df_;
+  mutable std::vector<TiEntry> ti_;
 };
 
 // BM25 of one term (or phrase) on one field: weight x tf / (tf + K(norm)).

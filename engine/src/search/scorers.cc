@@ -34,22 +34,23 @@ Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, std::s
     : segments_(segments), params_(params), tables_(std::move(tables)) {}
 
 uint64_t Stats::doc_freq(const std::string& key) const {
-  auto it = df_.find(key);
-  if (it != df_.end()) return it->second;
+  for (const auto& e : df_) {
+    if (e.key == key) return e.df;
+  }
   uint64_t df = 0;
   for (const auto& s : segments_) {
     if (auto ti = term_info(*s, key)) df += ti->doc_freq;
   }
-  df_[key] = df;
+  df_.push_back(DfEntry{key, df});
   return df;
 }
 
 std::optional<TermInfo> Stats::term_info(const SegmentReader& seg, const std::string& key) const {
-  auto k = std::make_pair(&seg, key);
-  auto it = ti_.find(k);
-  if (it != ti_.end()) return it->second;
+  for (const auto& e : ti_) {
+    if (e.seg == &seg && e.key == key) return e.ti;
+  }
   auto ti = seg.term_info(key);
-  ti_.emplace(std::move(k), ti);
+  ti_.push_back(TiEntry{&seg, key, ti});
   return ti;
 }
 
