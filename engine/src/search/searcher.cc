@@ -90,8 +90,11 @@ class TopK {
   std::vector<Hit> take() {
     std::vector<Hit> out;
     if (keyed_) {
+      if (keys_.size() > k_) {
+        std::nth_element(keys_.begin(), keys_.begin() + static_cast<ptrdiff_t>(k_ - 1), keys_.end(), std::greater<uint64_t>());
+        keys_.resize(k_);
+      }
       std::sort(keys_.begin(), keys_.end(), std::greater<uint64_t>());
-      if (keys_.size() > k_) keys_.resize(k_);
       out.reserve(keys_.size());
       for (uint64_t key : keys_) {
         uint32_t bits = static_cast<uint32_t>(key >> 32);
@@ -104,8 +107,11 @@ class TopK {
       return out;
     }
     out = std::move(heap_);
+    if (out.size() > k_) {
+      std::nth_element(out.begin(), out.begin() + static_cast<ptrdiff_t>(k_ - 1), out.end(), HitOrder());
+      out.resize(k_);
+    }
     std::sort(out.begin(), out.end(), HitOrder());
-    if (out.size() > k_) out.resize(k_);
     return out;
   }
 
