@@ -229,7 +229,7 @@ std::vector<std::pair<const Query*, float>> term_union(const Query& q) {
   return out;
 }
 
-// A boolean query over one field's terms as the fast paths take it: must, should and must-not
+// A boolean query of terms as the fast paths take it: must, should and must-not
 // clauses that are (boosted) terms, with at least one must clause.
 struct TermBool {
   std::vector<std::pair<const Query*, float>> must, should, must_not;
