@@ -182,7 +182,7 @@ bool accepts(FieldType ft, const ArrowType& t) {
              t.kind == Kind::kInt || is_utf8(t);
     case FieldType::kBytes: return is_binary(t);
     case FieldType::kIp: return is_utf8(t) || is_binary(t);
-    case FieldType::kJson: return is_utf8(t);  // JSON text of one object a row
+    case FieldType::kJson: return is_utf8(t);  // JSON text of one value (any JSON value) a cell
   }
   return false;
 }
