@@ -432,11 +432,12 @@ struct Builder {
 
   QueryPtr json_leaf(const UserQuery& q, const FieldEntry& f, const std::string& path, bool implicit) {
     using K = UserQuery::Kind;
-    if (q.kind == K::kExists) {
-      if (path.empty()) return Query::make_exists(f.id);
-    } else if (path.empty()) {
-      fail(q, "field '" + f.name + "' is json: name a path inside it (" + f.name + ".a.b:value), or use " + f.name + ":*");
-    }
+    // `field:*` is "the field has a value" (its exists list), for every value, `{}` and `[]`
+    // included. Every other clause with an empty path searches the root leaves (path ""): a
+    // value that is a scalar, and the scalars of an array value at any depth (not those inside
+    // objects, which have paths). Their terms start with `0x00 type`, so no walk below reaches
+    // a path's terms.
+    if (q.kind == K::kExists && path.empty()) return Query::make_exists(f.id);
     if (!f.options.indexed) {
       if (implicit) return nullptr;
       fail(q, "field '" + f.name + "' is not indexed, so it cannot be searched");
@@ -449,7 +450,8 @@ struct Builder {
     };
     switch (q.kind) {
       case K::kExists: {
-        // Any leaf at the path itself (`path 0x00`) or below it (`path .`).
+        // Any leaf at the path itself (`path 0x00`) or below it (`path .`); path is not empty here
+        // (the root's `field:*` is the exists list above).
         return multi_union(f, {multi(f, Query::Multi::kPrefix, "", path + std::string(1, kJsonPathEnd)),
                                multi(f, Query::Multi::kPrefix, "", path + ".")});
       }
@@ -579,9 +581,6 @@ QueryPtr build_query(const UserQuery& q, const Schema& schema, const AnalyzerReg
       FieldRef ref;
       std::string err = resolve_field(schema, name, ref);
       if (!err.empty()) throw_error(ErrorCode::kQuery, "default field: " + err);
-      if (ref.field->type == FieldType::kJson && ref.path.empty()) {
-        throw_error(ErrorCode::kQuery, "default field '" + name + "' is json: give a path inside it (" + name + ".a.b)");
-      }
       b.default_fields.push_back(std::move(ref));
     }
   }
