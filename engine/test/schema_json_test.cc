@@ -106,7 +106,8 @@ TEST(JsonTerm, RootLeavesHaveTheEmptyPath) {
   for (const std::string& t : {json_string_term("s", "fox"), json_string_term("fox", "x"), json_bool_term("b", true)}) {
     EXPECT_NE(t.compare(0, root_s.size(), root_s), 0);
   }
-  auto p = split_json_term(json_string_term("", "fox"));
+  const std::string term = json_string_term("", "fox");  // split_json_term returns views into it
+  auto p = split_json_term(term);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->path, "");
   EXPECT_EQ(p->type, JsonType::kString);
