@@ -99,7 +99,7 @@ class JsonFieldArrowTest {
       assertEquals(6, searcher.count("tags:*"));  // every row but the null cell; the text null is a value
       assertEquals(2, searcher.count("fox", new QueryOptions().defaultFields("tags")));
 
-      // Stored as canonical JSON, one value per cell; an array value prints as [value].
+      // Stored as written (not minified), one value per cell; an array value prints as [value].
       List<String> stored = new ArrayList<>();
       try (ArrowSearchResult res = searcher.searchToArrow("*", Searcher.ALL_MATCHES, new String[] {"tags"},
           new ArrowSearchOptions().allocator(allocator))) {
@@ -110,7 +110,7 @@ class JsonFieldArrowTest {
           }
         }
       }
-      assertEquals(Arrays.asList("[\"red\",\"fox\"]", "\"fox trot\"", "3", "{\"name\":\"fox\",\"n\":3}", null, "null",
+      assertEquals(Arrays.asList("[\"red\",\"fox\"]", " \"fox trot\" ", "3", "{\"name\":\"fox\",\"n\":3}", null, "null",
           "[[\"deep\"],{\"k\":1},true]"), stored);
       String doc0 = searcher.documentJson(0);
       assertTrue(doc0.contains("\"tags\":[[\"red\",\"fox\"]]"), doc0);
@@ -118,8 +118,29 @@ class JsonFieldArrowTest {
   }
 
   @Test
+  void numberTextIsKeptExactly() {
+    String split = tmp.resolve("n.split").toString();
+    String cell = "{\"d\": -99999999999999999999999999999999999999.0, \"x\": [1.50, 12345678901234567.891]}";
+    try (IndexWriter w = IndexWriter.create(tmp.resolve("idx-n").toString(), Schema.fromJson(SCHEMA));
+        VectorSchemaRoot root = batch(cell)) {
+      w.addBatch(root, allocator);
+      w.commit();
+      w.writeSplit(split);
+    }
+    try (Split s = Split.open(split); Searcher searcher = s.newSearcher()) {
+      assertEquals(1, searcher.count("tags.x:1.5"));
+      assertEquals(1, searcher.count("tags.d:[* TO -1e37]"));
+      try (ArrowSearchResult res = searcher.searchToArrow("*", Searcher.ALL_MATCHES, new String[] {"tags"},
+          new ArrowSearchOptions().allocator(allocator))) {
+        assertTrue(res.loadNextBatch());
+        assertEquals(cell, ((VarCharVector) res.getRoot().getVector("tags")).getObject(0).toString());
+      }
+    }
+  }
+
+  @Test
   void textThatIsNotJsonIsADocumentError() {
-    for (String bad : new String[] {"[1,", "", "fox", "{\"a..b\":1}"}) {
+    for (String bad : new String[] {"[1,", "", "fox", "{\"a..b\":1}", "[99999999999999999999999]"}) {
       try (IndexWriter w = IndexWriter.create(tmp.resolve("bad-" + System.nanoTime()).toString(), Schema.fromJson(SCHEMA));
           VectorSchemaRoot root = batch("1", bad)) {
         NeedleException e = assertThrows(NeedleException.class, () -> w.addBatch(root, allocator), bad);
