@@ -44,10 +44,27 @@ struct TermInfo {
   uint32_t single_tf = 0;
   uint8_t single_fieldnorm_id = 0;
 
-  // Compact form (vints, docs/format/postings.md "TermInfo"): typically 3-8 bytes.
+  // Standalone form (vints, absolute offsets; docs/format/postings.md "TermInfo"): what a term
+  // dictionary hands out. Not stored in files.
   void encode(ByteWriter& out) const;
   // Throws Error(kCorrupt) on bad bytes.
   static TermInfo decode(ByteReader& in);
+
+  // Stored form (docs/format/postings.md "TermInfo"): within a block of the term dictionary the
+  // terms' ranges follow one another, so only a block's first entry stores offsets (the bases);
+  // a later entry's offsets are the ends of the ranges before it, kept in a Chain.
+  struct Chain {
+    uint64_t postings_end = 0;   // where the next term's postings start (body offset)
+    uint64_t positions_end = 0;  // where its positions start
+  };
+  // `first`: a block's first entry, which stores the bases (for a range the term lacks: the
+  // chain's end). Else the offsets must equal the chain's ends: returns false (writing nothing)
+  // when one does not. Updates `chain` to the ends of this term's ranges.
+  bool encode_stored(ByteWriter& out, bool first, Chain& chain) const;
+  // Throws Error(kCorrupt) on bad bytes (also a range end above 2^64 - 1); updates `chain`.
+  static TermInfo decode_stored(ByteReader& in, bool first, Chain& chain);
+  // Only follows the chain over a stored entry (reads the lengths and bases, not the singleton).
+  static void skip_stored(ByteReader& in, bool first, Chain& chain);
 
   bool operator==(const TermInfo&) const = default;
 };
