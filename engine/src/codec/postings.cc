@@ -215,9 +215,15 @@ TermInfo TermInfo::decode_stored(ByteReader& in, bool first, Chain& chain) {
   return ti;
 }
 
-void TermInfo::skip_stored(ByteReader& in, bool first, Chain& chain) {
-  TermInfo ti;
-  read_stored_ranges(in, first, chain, ti);
+TermInfo::Vint TermInfo::next_vint_slow(const uint8_t* p, const uint8_t* end) noexcept {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p >= end) return {nullptr, 0};
+    const uint8_t b = *p++;
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return {p, v};
+  }
+  return {nullptr, 0};
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ class SegmentFilesWriter {
   StreamedFile post_, pos_;
   std::vector<PostingsSerializer> serializers_;
   PostingsSerializer* current_ = nullptr;
-  TermDictBuilder dict_{1024, term_info_chain()};  // small blocks: a lookup scans fewer entries (docs/format/termdict.md)
+  TermDictBuilder dict_{384, term_info_chain()};  // small blocks: a lookup scans fewer entries (docs/format/termdict.md)
   ByteWriter value_;
 };
 

@@ -231,6 +231,7 @@ class BlockCursor {
     first_ = true;
     prev_len_ = 0;
     state_ = ValueChain::State{};
+    skip_fn_ = d->chain != nullptr ? d->chain->skip_fn() : nullptr;
   }
   void clear() { remaining_ = 0; }
   uint32_t remaining() const { return remaining_; }
@@ -269,7 +270,11 @@ class BlockCursor {
   void skip_value() {
     uint32_t len = vint();
     if (len > static_cast<size_t>(end_ - p_)) d_->fail_block(block_, "value past the block's end");
-    if (d_->chain != nullptr) d_->chain->decode(std::span<const uint8_t>(p_, len), first_, state_, nullptr);
+    if (skip_fn_ != nullptr) {
+      if (!skip_fn_(p_, p_ + len, first_, state_)) d_->fail_block(block_, "bad value");
+    } else if (d_->chain != nullptr) {
+      d_->chain->decode(std::span<const uint8_t>(p_, len), first_, state_, nullptr);
+    }
     p_ += len;
   }
   void done_entry(size_t key_len) {
@@ -305,6 +310,7 @@ class BlockCursor {
   bool first_ = true;
   size_t prev_len_ = 0;
   ValueChain::State state_;  // the chain's state after the entries read
+  ValueChain::SkipFn skip_fn_ = nullptr;
 };
 
 // Decodes a whole block, calling fn(key, value) for each entry; stops when fn returns false.

@@ -63,10 +63,49 @@ struct TermInfo {
   bool encode_stored(ByteWriter& out, bool first, Chain& chain) const;
   // Throws Error(kCorrupt) on bad bytes (also a range end above 2^64 - 1); updates `chain`.
   static TermInfo decode_stored(ByteReader& in, bool first, Chain& chain);
-  // Only follows the chain over a stored entry (reads the lengths and bases, not the singleton).
-  static void skip_stored(ByteReader& in, bool first, Chain& chain);
+  // Only follows the chain over the stored entry [p, end) (reads its lengths and bases, not the
+  // singleton): the fast path of a dictionary lookup passing over entries. Returns false on bad
+  // bytes (as decode_stored would throw), leaving `chain` unspecified.
+  static bool skip_stored(const uint8_t* p, const uint8_t* end, bool first, Chain& chain) noexcept {
+    Vint df = next_vint(p, end);
+    if (df.p == nullptr || df.v > UINT32_MAX) return false;
+    uint64_t post_len = 0;
+    p = df.p;
+    if (df.v >= 2) {
+      Vint l = next_vint(p, end);
+      if (l.p == nullptr) return false;
+      post_len = l.v;
+      p = l.p;
+    }
+    Vint pos_len = next_vint(p, end);
+    if (pos_len.p == nullptr) return false;
+    uint64_t post_end = chain.postings_end, pos_end = chain.positions_end;
+    if (first) {
+      Vint a = next_vint(pos_len.p, end);
+      if (a.p == nullptr) return false;
+      Vint b = next_vint(a.p, end);
+      if (b.p == nullptr) return false;
+      post_end = a.v;
+      pos_end = b.v;
+    }
+    if (post_len > UINT64_MAX - post_end || pos_len.v > UINT64_MAX - pos_end) return false;
+    chain.postings_end = post_end + post_len;
+    chain.positions_end = pos_end + pos_len.v;
+    return true;
+  }
 
   bool operator==(const TermInfo&) const = default;
+
+ private:
+  struct Vint {
+    const uint8_t* p;  // just after the vint; null on bad bytes
+    uint64_t v;
+  };
+  static Vint next_vint(const uint8_t* p, const uint8_t* end) noexcept {
+    if (p < end && *p < 0x80) [[likely]] return {p + 1, *p};
+    return next_vint_slow(p, end);
+  }
+  static Vint next_vint_slow(const uint8_t* p, const uint8_t* end) noexcept;
 };
 
 // Writes the postings of one term after another into two growing byte buffers. Offsets in the

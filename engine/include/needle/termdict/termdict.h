@@ -47,6 +47,17 @@ class ValueChain {
   // value as inserted. Throws Error(kCorrupt) on bad bytes.
   virtual void decode(std::span<const uint8_t> stored, bool first, State& state,
                       std::vector<uint8_t>* out) const = 0;
+
+  // An optional fast path for decode(stored, first, state, nullptr) on the entries a lookup passes
+  // over (most of a block): a plain function over [p, end) that returns false on bad bytes.
+  using SkipFn = bool (*)(const uint8_t* p, const uint8_t* end, bool first, State& state);
+  SkipFn skip_fn() const { return skip_fn_; }
+
+ protected:
+  explicit ValueChain(SkipFn skip_fn = nullptr) : skip_fn_(skip_fn) {}
+
+ private:
+  SkipFn skip_fn_;
 };
 
 class TermDictBuilder {
