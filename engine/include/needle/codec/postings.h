@@ -34,7 +34,8 @@ inline constexpr uint32_t kMaxImpacts = 32;
 
 // Where a term's postings live. Terms with doc_freq == 1 are inlined: their one posting is kept
 // here (single_*) and nothing is written to the postings stream (postings_len == 0).
-// The term dictionary must keep every field: store TermInfos with encode()/decode().
+// A segment's term dictionary stores them with encode_stored() (offsets implicit within a block)
+// and hands them out in the standalone form of encode()/decode().
 struct TermInfo {
   uint32_t doc_freq = 0;
   uint64_t postings_offset = 0, postings_len = 0;    // byte range in the postings body
