@@ -410,6 +410,27 @@ TEST_P(PostingsRoundTrip, RandomTerms) {
     ASSERT_EQ(back, ti);
   }
   ASSERT_TRUE(tir.done());
+  // And their stored form, chained as in a term dictionary: blocks start at random entries (the
+  // first entry always), and the writer wrote the terms back to back.
+  {
+    ByteWriter sw;
+    std::vector<bool> first(w.infos.size());
+    TermInfo::Chain wc;
+    for (size_t i = 0; i < w.infos.size(); ++i) {
+      first[i] = i == 0 || rng() % 4 == 0;
+      ASSERT_TRUE(w.infos[i].encode_stored(sw, first[i], wc)) << i;
+    }
+    ByteReader sr(sw.span(), "stored terminfos");
+    TermInfo::Chain rc, sc;
+    for (size_t i = 0; i < w.infos.size(); ++i) {
+      const size_t at = sr.pos();
+      ASSERT_EQ(TermInfo::decode_stored(sr, first[i], rc), w.infos[i]) << i;
+      ASSERT_TRUE(TermInfo::skip_stored(sw.data().data() + at, sw.data().data() + sr.pos(), first[i], sc));
+      ASSERT_EQ(sc.postings_end, rc.postings_end);
+      ASSERT_EQ(sc.positions_end, rc.positions_end);
+    }
+    ASSERT_TRUE(sr.done());
+  }
   // Read the terms in random order.
   std::vector<size_t> order(w.terms.size());
   std::iota(order.begin(), order.end(), 0);
@@ -471,6 +492,28 @@ TEST(Postings, SpecExamples) {
   EXPECT_EQ(ea.data(), (std::vector<uint8_t>{0x03, 0x00, 0x09, 0x06, 0x00}));
   EXPECT_EQ(eb.data(),
             (std::vector<uint8_t>{0x01, 0x83, 0x92, 0xf4, 0x01, 0x02, 0x09, 0x03, 0x06}));
+  // Stored in a term dictionary block: `a` first (with the bases), `b` after it; or `b` first.
+  ByteWriter stored;
+  TermInfo::Chain chain;
+  ASSERT_TRUE(a.encode_stored(stored, true, chain));
+  EXPECT_EQ(stored.data(), (std::vector<uint8_t>{0x03, 0x09, 0x06, 0x00, 0x00}));
+  ASSERT_TRUE(b.encode_stored(stored, false, chain));
+  EXPECT_EQ(stored.data(), (std::vector<uint8_t>{0x03, 0x09, 0x06, 0x00, 0x00, 0x01, 0x03, 0x83, 0x92,
+                                                 0xf4, 0x01, 0x02, 0x09}));
+  EXPECT_EQ(chain.postings_end, 9u);
+  EXPECT_EQ(chain.positions_end, 9u);
+  ByteWriter bfirst;
+  TermInfo::Chain after_a{9, 6};
+  ASSERT_TRUE(b.encode_stored(bfirst, true, after_a));
+  EXPECT_EQ(bfirst.data(),
+            (std::vector<uint8_t>{0x01, 0x03, 0x09, 0x06, 0x83, 0x92, 0xf4, 0x01, 0x02, 0x09}));
+  {
+    ByteReader r(stored.span(), "stored");
+    TermInfo::Chain rc{12345, 678};  // ignored by a first entry
+    EXPECT_EQ(TermInfo::decode_stored(r, true, rc), a);
+    EXPECT_EQ(TermInfo::decode_stored(r, false, rc), b);
+    EXPECT_TRUE(r.done());
+  }
   uint32_t in[kBlockSize];
   for (uint32_t i = 0; i < kBlockSize; ++i) in[i] = i & 7;
   uint8_t packed[48];
@@ -649,6 +692,89 @@ TEST(Postings, OffsetsRelativeToWriterStart) {
     ASSERT_EQ(a.postings.size(), b.postings.size());
     EXPECT_TRUE(std::equal(a.postings.data(), a.postings.data() + a.postings.size(),
                            b.postings.data()));
+  }
+}
+
+}  // namespace
+}  // namespace needle
+
+namespace needle {
+namespace {
+
+// A term that does not start where the chain ends cannot follow it; a first entry can.
+TEST(Postings, StoredTermInfoNeedsContiguousRanges) {
+  TermInfo t;
+  t.doc_freq = 5;
+  t.postings_offset = 100;
+  t.postings_len = 20;
+  t.positions_offset = 40;
+  t.positions_len = 7;
+  ByteWriter out;
+  TermInfo::Chain c{100, 41};
+  EXPECT_FALSE(t.encode_stored(out, false, c));  // positions gap
+  EXPECT_EQ(out.size(), 0u);
+  c = {99, 40};
+  EXPECT_FALSE(t.encode_stored(out, false, c));  // postings gap
+  EXPECT_EQ(out.size(), 0u);
+  c = {100, 40};
+  EXPECT_TRUE(t.encode_stored(out, false, c));
+  EXPECT_EQ(c.postings_end, 120u);
+  EXPECT_EQ(c.positions_end, 47u);
+  c = {0, 0};
+  ByteWriter first;
+  EXPECT_TRUE(t.encode_stored(first, true, c));
+  EXPECT_EQ(c.postings_end, 120u);
+  // A singleton without positions moves nothing and needs no offsets: it follows any chain, and
+  // as a first entry stores the chain's ends as the bases.
+  TermInfo s;
+  s.doc_freq = 1;
+  s.single_doc = 7;
+  s.single_tf = 1;
+  c = {5, 6};
+  ByteWriter sw;
+  EXPECT_TRUE(s.encode_stored(sw, true, c));
+  EXPECT_EQ(sw.data(), (std::vector<uint8_t>{0x01, 0x00, 0x05, 0x06, 0x1c}));
+  EXPECT_EQ(c.postings_end, 5u);
+  EXPECT_EQ(c.positions_end, 6u);
+}
+
+// Implicit offsets past 2^64 - 1 are corrupt, on both the decoding and the skipping path.
+TEST(Postings, StoredTermInfoOverflowIsCorrupt) {
+  ByteWriter w;
+  w.vint(5);           // doc_freq
+  w.vint(10);          // postings_len
+  w.vint(0);           // positions_len
+  w.vint(UINT64_MAX - 3);  // postings base
+  w.vint(0);           // positions base
+  ByteReader r(w.span(), "stored");
+  TermInfo::Chain c;
+  try {
+    TermInfo::decode_stored(r, true, c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+  }
+  c = {};
+  EXPECT_FALSE(TermInfo::skip_stored(w.data().data(), w.data().data() + w.size(), true, c));
+  // A later entry whose length runs the chain past 2^64 - 1.
+  ByteWriter l;
+  l.vint(2);
+  l.vint(UINT64_MAX / 2 + 1);
+  l.vint(0);
+  c = {UINT64_MAX / 2 + 1, 0};
+  ByteReader lr(l.span(), "stored");
+  try {
+    TermInfo::decode_stored(lr, false, c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+  }
+  c = {UINT64_MAX / 2 + 1, 0};
+  EXPECT_FALSE(TermInfo::skip_stored(l.data().data(), l.data().data() + l.size(), false, c));
+  // Truncated values fail on the skipping path too.
+  for (size_t n = 0; n < w.size(); ++n) {
+    TermInfo::Chain t;
+    EXPECT_FALSE(TermInfo::skip_stored(w.data().data(), w.data().data() + n, true, t)) << n;
   }
 }
 

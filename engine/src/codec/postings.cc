@@ -151,6 +151,81 @@ TermInfo TermInfo::decode(ByteReader& in) {
   return ti;
 }
 
+namespace {
+
+// Reads the lengths (and bases) of a stored TermInfo, sets its offsets from `chain` and moves the
+// chain past it. Leaves `in` at the singleton fields (doc_freq == 1).
+void read_stored_ranges(ByteReader& in, bool first, TermInfo::Chain& chain, TermInfo& ti) {
+  ti.doc_freq = in.vint32();
+  if (ti.doc_freq >= 2) ti.postings_len = in.vint();
+  ti.positions_len = in.vint();
+  if (first) {
+    chain.postings_end = in.vint();
+    chain.positions_end = in.vint();
+  }
+  if (ti.postings_len > UINT64_MAX - chain.postings_end ||
+      ti.positions_len > UINT64_MAX - chain.positions_end) {
+    in.fail("term info: range end past 2^64 - 1");
+  }
+  if (ti.doc_freq >= 2) ti.postings_offset = chain.postings_end;
+  if (ti.positions_len > 0) ti.positions_offset = chain.positions_end;
+  chain.postings_end += ti.postings_len;
+  chain.positions_end += ti.positions_len;
+}
+
+}  // namespace
+
+bool TermInfo::encode_stored(ByteWriter& out, bool first, Chain& chain) const {
+  const uint64_t post_len = doc_freq >= 2 ? postings_len : 0;
+  const uint64_t post_start = doc_freq >= 2 ? postings_offset : chain.postings_end;
+  const uint64_t pos_start = positions_len > 0 ? positions_offset : chain.positions_end;
+  if (!first && (post_start != chain.postings_end || pos_start != chain.positions_end)) return false;
+  out.vint(doc_freq);
+  if (doc_freq >= 2) out.vint(post_len);
+  out.vint(positions_len);
+  if (first) {
+    out.vint(post_start);
+    out.vint(pos_start);
+  }
+  if (doc_freq == 1) {
+    const uint64_t flags = (single_tf != 1 ? 1u : 0u) | (single_fieldnorm_id != 0 ? 2u : 0u);
+    out.vint((static_cast<uint64_t>(single_doc) << 2) | flags);
+    if (flags & 1) out.vint(single_tf);
+    if (flags & 2) out.u8(single_fieldnorm_id);
+  }
+  chain.postings_end = post_start + post_len;
+  chain.positions_end = pos_start + positions_len;
+  return true;
+}
+
+TermInfo TermInfo::decode_stored(ByteReader& in, bool first, Chain& chain) {
+  TermInfo ti;
+  read_stored_ranges(in, first, chain, ti);
+  if (ti.doc_freq == 1) {
+    const uint64_t v = in.vint();
+    if ((v >> 2) > UINT32_MAX) in.fail("term info: single doc id out of range");
+    ti.single_doc = static_cast<uint32_t>(v >> 2);
+    ti.single_tf = 1;
+    if (v & 1) {
+      ti.single_tf = in.vint32();
+      if (ti.single_tf == 0) in.fail("term info: term frequency 0");
+    }
+    if (v & 2) ti.single_fieldnorm_id = in.u8();
+  }
+  return ti;
+}
+
+TermInfo::Vint TermInfo::next_vint_slow(const uint8_t* p, const uint8_t* end) noexcept {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p >= end) return {nullptr, 0};
+    const uint8_t b = *p++;
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return {p, v};
+  }
+  return {nullptr, 0};
+}
+
 // ------------------------------------------------------------------------------------------------
 // PostingsSerializer
 
