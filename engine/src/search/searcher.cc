@@ -18,6 +18,7 @@ Searcher::Searcher(std::vector<std::shared_ptr<SegmentReader>> segments, Schema 
     bases_.push_back(base);
     base += s->max_doc();
   }
+  bm25_tables_ = std::make_shared<const search::Bm25Tables>(segments_, schema_, params_);
 }
 
 Searcher Searcher::for_split(std::shared_ptr<Split> split, Bm25Params params) {
@@ -120,6 +121,12 @@ struct TermCursor {
   search::Bm25 bm25;
   float max_score;  // over the whole list
 };
+
+// A score below this cannot enter a full heap (allowing for float rounding in upper bounds).
+float heap_floor(const std::priority_queue<Hit, std::vector<Hit>, HitOrder>& heap) {
+  const float t = heap.top().score;
+  return t - std::abs(t) * 1e-6f;
+}
 
 }  // namespace
 
@@ -337,7 +344,7 @@ static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pai
 
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
-  search::Stats stats(segments_, schema_, params_);
+  search::Stats stats(segments_, schema_, params_, bm25_tables_.get());
   SearchResult result;
   if (each == nullptr) {
     auto conj = term_conjunction(q);
@@ -387,9 +394,13 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       // Scores read per-document arrays; a doc id past the segment can only come from damage.
       if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d) + " of " + std::to_string(max_doc));
       if (deletes && seg.is_deleted(d)) continue;
+      // A full top k needs no document whose best possible score is below its worst; it is not
+      // even confirmed unless counted.
+      const bool competitive = each != nullptr || (k > 0 && (heap.size() < k || !(scorer->max_score() < heap_floor(heap))));
+      if (!competitive && !want_count) continue;
       if (!scorer->matches()) continue;
       ++result.count;
-      if (k == 0 && each == nullptr) continue;
+      if (!competitive) continue;
       Hit h{scorer->score(), static_cast<uint32_t>(s), d, bases_[s] + d};
       if (each) (*each)(h);
       if (k == 0) continue;
@@ -457,7 +468,7 @@ uint64_t Searcher::count(const Query& query) const {
   }
   auto terms = term_union(q);
   if (!terms.empty()) {
-    search::Stats stats(segments_, schema_, params_);
+    search::Stats stats(segments_, schema_, params_, bm25_tables_.get());
     uint64_t n = 0;
     for (const auto& seg : segments_) n += count_union(*seg, terms, stats);
     return n;
