@@ -35,6 +35,12 @@ class Scorer {
   // First doc >= target; target may be <= doc(), in which case doc() is returned.
   virtual uint32_t seek(uint32_t target) = 0;
   virtual float score() = 0;
+  // matches(), then score() when it matches: for scorers that can do both at once.
+  virtual bool matches_scored(float& score) {
+    if (!matches()) return false;
+    score = this->score();
+    return true;
+  }
   // An upper bound of score() at the current document, valid before matches() (+inf: none).
   virtual float max_score() { return std::numeric_limits<float>::infinity(); }
   virtual uint64_t cost() const = 0;

@@ -624,6 +624,17 @@ class ExactPhraseScorer final : public Scorer {
     }
     return bm25_.score(doc_, freq_);
   }
+  bool matches_scored(float& score) override {
+    if (checked_ != doc_ || !counted_) {
+      checked_ = doc_;
+      freq_ = verify(false);
+      found_ = freq_ > 0;
+      counted_ = true;
+    }
+    if (!found_) return false;
+    score = bm25_.score(doc_, freq_);
+    return true;
+  }
   // The phrase occurs at most min(tf) times over its terms.
   float max_score() override {
     uint32_t m = UINT32_MAX;
@@ -670,13 +681,12 @@ class ExactPhraseScorer final : public Scorer {
   // number of positions, keep those c with c + off among their positions.
   uint32_t verify(bool any) {
     const size_t ns = slots_.size();
+    // Slots by increasing tf (ties: slot order), an insertion sort: phrases are short.
     for (size_t i = 0; i < ns; ++i) {
-      by_tf_[i] = std::make_pair(terms_[slots_[i].term].p.term_freq(), static_cast<uint32_t>(i));
-    }
-    if (ns == 2) {
-      if (by_tf_[1] < by_tf_[0]) std::swap(by_tf_[0], by_tf_[1]);
-    } else {
-      std::sort(by_tf_.begin(), by_tf_.end());
+      const std::pair<uint32_t, uint32_t> x(terms_[slots_[i].term].p.term_freq(), static_cast<uint32_t>(i));
+      size_t j = i;
+      for (; j > 0 && x < by_tf_[j - 1]; --j) by_tf_[j] = by_tf_[j - 1];
+      by_tf_[j] = x;
     }
     {
       const SlotRef& s = slots_[by_tf_[0].second];

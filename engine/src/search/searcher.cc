@@ -397,11 +397,14 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       // A full top k needs no document whose best possible score is below its worst; it is not
       // even confirmed unless counted.
       const bool competitive = each != nullptr || (k > 0 && (heap.size() < k || !(scorer->max_score() < heap_floor(heap))));
-      if (!competitive && !want_count) continue;
-      if (!scorer->matches()) continue;
+      if (!competitive) {
+        if (want_count && scorer->matches()) ++result.count;
+        continue;
+      }
+      float score;
+      if (!scorer->matches_scored(score)) continue;
       ++result.count;
-      if (!competitive) continue;
-      Hit h{scorer->score(), static_cast<uint32_t>(s), d, bases_[s] + d};
+      Hit h{score, static_cast<uint32_t>(s), d, bases_[s] + d};
       if (each) (*each)(h);
       if (k == 0) continue;
       if (heap.size() < k) {
