@@ -41,6 +41,9 @@ class Scorer {
     score = this->score();
     return true;
   }
+  // Scorers that bound their score per document (max_score) and match and score in one pass
+  // (matches_scored) say so; collectors call those two only then.
+  virtual bool bounded() const { return false; }
   // An upper bound of score() at the current document, valid before matches() (+inf: none).
   virtual float max_score() { return std::numeric_limits<float>::infinity(); }
   virtual uint64_t cost() const = 0;
@@ -90,7 +93,7 @@ class Stats {
 struct Bm25 {
   float weight = 0;
   float k_no_norm = 0;
-  const float* cache = nullptr;  // K(norm id), a Stats::k_table (set when norms is)
+  float cache[256] = {};  // K(norm id): a copy of Stats::k_table, next to the weight
   const uint8_t* norms = nullptr;
   Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, const Stats& stats);
   float score(uint32_t doc, uint32_t tf) const {

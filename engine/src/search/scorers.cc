@@ -67,7 +67,8 @@ Bm25::Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, con
   const auto& n = seg.norms(field);
   if (!n.empty()) {
     norms = n.data();
-    cache = stats.k_table(field).data();
+    const auto& t = stats.k_table(field);
+    std::copy(t.begin(), t.end(), cache);
   }
 }
 
@@ -635,6 +636,7 @@ class ExactPhraseScorer final : public Scorer {
     score = bm25_.score(doc_, freq_);
     return true;
   }
+  bool bounded() const override { return true; }
   // The phrase occurs at most min(tf) times over its terms.
   float max_score() override {
     uint32_t m = UINT32_MAX;

@@ -45,38 +45,59 @@ struct HitOrder {  // "a is better than b"
   }
 };
 
-// The best k hits seen so far.
+// The best k hits seen so far: a binary heap whose root is the worst kept hit, so that a better
+// hit replaces it with one sift down.
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) {}
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 4096)); }
+  bool full() const { return heap_.size() >= k_; }
   // A score below this cannot enter (allowing for float rounding in upper bounds).
   float threshold() const {
     if (heap_.size() < k_) return -std::numeric_limits<float>::infinity();
-    float t = heap_.top().score;
+    float t = heap_[0].score;
     return t - std::abs(t) * 1e-6f;
   }
   void offer(const Hit& h) {
     if (heap_.size() < k_) {
-      heap_.push(h);
-    } else if (HitOrder()(h, heap_.top())) {
-      heap_.pop();
-      heap_.push(h);
+      heap_.push_back(h);
+      sift_up(heap_.size() - 1);
+    } else if (k_ > 0 && HitOrder()(h, heap_[0])) {
+      sift_down(h);
     }
   }
+  // Best first.
   std::vector<Hit> take() {
-    std::vector<Hit> out;
-    out.reserve(heap_.size());
-    while (!heap_.empty()) {
-      out.push_back(heap_.top());
-      heap_.pop();
-    }
-    std::reverse(out.begin(), out.end());
-    return out;
+    std::sort(heap_.begin(), heap_.end(), HitOrder());
+    return std::move(heap_);
   }
 
  private:
+  void sift_up(size_t i) {
+    const Hit h = heap_[i];
+    while (i > 0) {
+      const size_t parent = (i - 1) / 2;
+      if (!HitOrder()(heap_[parent], h)) break;
+      heap_[i] = heap_[parent];
+      i = parent;
+    }
+    heap_[i] = h;
+  }
+  // Puts h at the root (replacing the worst) and moves it down to its place.
+  void sift_down(const Hit& h) {
+    const size_t n = heap_.size();
+    size_t i = 0;
+    for (;;) {
+      size_t c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && HitOrder()(heap_[c], heap_[c + 1])) ++c;  // the worse child
+      if (!HitOrder()(h, heap_[c])) break;
+      heap_[i] = heap_[c];
+      i = c;
+    }
+    heap_[i] = h;
+  }
   size_t k_;
-  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap_;  // top: the worst kept hit
+  std::vector<Hit> heap_;
 };
 
 // Unwraps boosts: the term under them and the product of the boosts, if `q` is a boosted term.
@@ -121,12 +142,6 @@ struct TermCursor {
   search::Bm25 bm25;
   float max_score;  // over the whole list
 };
-
-// A score below this cannot enter a full heap (allowing for float rounding in upper bounds).
-float heap_floor(const std::priority_queue<Hit, std::vector<Hit>, HitOrder>& heap) {
-  const float t = heap.top().score;
-  return t - std::abs(t) * 1e-6f;
-}
 
 }  // namespace
 
@@ -383,44 +398,40 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       return result;
     }
   }
-  // min-heap of the best k: the top is the worst kept hit
-  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap;
+  TopK top(k);
   for (size_t s = 0; s < segments_.size(); ++s) {
     const SegmentReader& seg = *segments_[s];
     auto scorer = search::build_scorer(q, seg, stats, 1.0f);
     const bool deletes = seg.has_deletes();
     const uint32_t max_doc = seg.max_doc();
+    const bool bounded = scorer->bounded();
+    const bool score_all = each != nullptr || (k > 0 && !bounded);
     for (uint32_t d = scorer->doc(); d != kTerminated; d = scorer->advance()) {
       // Scores read per-document arrays; a doc id past the segment can only come from damage.
       if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d) + " of " + std::to_string(max_doc));
       if (deletes && seg.is_deleted(d)) continue;
       // A full top k needs no document whose best possible score is below its worst; it is not
       // even confirmed unless counted.
-      const bool competitive = each != nullptr || (k > 0 && (heap.size() < k || !(scorer->max_score() < heap_floor(heap))));
+      const bool competitive = score_all || (k > 0 && (!top.full() || !(scorer->max_score() < top.threshold())));
       if (!competitive) {
         if (want_count && scorer->matches()) ++result.count;
         continue;
       }
       float score;
-      if (!scorer->matches_scored(score)) continue;
+      if (bounded) {
+        if (!scorer->matches_scored(score)) continue;
+      } else {
+        if (!scorer->matches()) continue;
+        score = scorer->score();
+      }
       ++result.count;
       Hit h{score, static_cast<uint32_t>(s), d, bases_[s] + d};
       if (each) (*each)(h);
       if (k == 0) continue;
-      if (heap.size() < k) {
-        heap.push(h);
-      } else if (HitOrder()(h, heap.top())) {
-        heap.pop();
-        heap.push(h);
-      }
+      top.offer(h);
     }
   }
-  result.hits.reserve(heap.size());
-  while (!heap.empty()) {
-    result.hits.push_back(heap.top());
-    heap.pop();
-  }
-  std::reverse(result.hits.begin(), result.hits.end());
+  result.hits = top.take();
   if (!want_count) result.count = 0;
   return result;
 }
