@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <queue>
 
 #include "needle/split/split.h"
 #include "scorer.h"
@@ -45,59 +44,88 @@ struct HitOrder {  // "a is better than b"
   }
 };
 
-// The best k hits seen so far: a binary heap whose root is the worst kept hit, so that a better
-// hit replaces it with one sift down.
+// The best k hits seen so far. For a large k, hits that may still belong to the top k are appended
+// to a buffer; when it holds 2k (k the first time) a selection keeps the k best and their worst
+// becomes the floor new hits must beat: a few operations a hit, where a heap pays a sift down of
+// log k levels for each one that enters (many, for a large k over documents in id order).
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 4096)); }
-  bool full() const { return heap_.size() >= k_; }
+  explicit TopK(size_t k) : k_(k), heap_(k <= kHeapMax) { buf_.reserve(std::min<size_t>(2 * k, 8192)); }
+  bool full() const { return have_floor_; }
+  size_t k() const { return k_; }
   // A score below this cannot enter (allowing for float rounding in upper bounds).
   float threshold() const {
-    if (heap_.size() < k_) return -std::numeric_limits<float>::infinity();
-    float t = heap_[0].score;
-    return t - std::abs(t) * 1e-6f;
+    if (!have_floor_) return -std::numeric_limits<float>::infinity();
+    return floor_.score - std::abs(floor_.score) * 1e-6f;
   }
   void offer(const Hit& h) {
-    if (heap_.size() < k_) {
-      heap_.push_back(h);
-      sift_up(heap_.size() - 1);
-    } else if (k_ > 0 && HitOrder()(h, heap_[0])) {
-      sift_down(h);
-    }
+    if (have_floor_ && !HitOrder()(h, floor_)) return;
+    add(h);
   }
   // Best first.
   std::vector<Hit> take() {
-    std::sort(heap_.begin(), heap_.end(), HitOrder());
-    return std::move(heap_);
+    std::sort(buf_.begin(), buf_.end(), HitOrder());
+    if (buf_.size() > k_) buf_.resize(k_);
+    return std::move(buf_);
   }
 
  private:
+  // Up to this k, a heap (root: the worst kept hit): its floor is always the k-th best, which
+  // matters more than the cost of a sift when k is small.
+  static constexpr size_t kHeapMax = 32;
+
+  [[gnu::noinline]] void add(const Hit& h) {
+    if (k_ == 0) return;
+    if (heap_) {
+      if (buf_.size() < k_) {
+        buf_.push_back(h);
+        sift_up(buf_.size() - 1);
+        have_floor_ = buf_.size() == k_;
+      } else {
+        sift_down(h);
+      }
+      floor_ = buf_[0];
+      return;
+    }
+    buf_.push_back(h);
+    if (buf_.size() >= (have_floor_ ? 2 * k_ : k_)) {
+      // Keep the k best; the k-th is the new floor.
+      std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(k_ - 1), buf_.end(), HitOrder());
+      buf_.resize(k_);
+      floor_ = buf_[k_ - 1];
+      have_floor_ = true;
+    }
+  }
   void sift_up(size_t i) {
-    const Hit h = heap_[i];
+    const Hit h = buf_[i];
     while (i > 0) {
       const size_t parent = (i - 1) / 2;
-      if (!HitOrder()(heap_[parent], h)) break;
-      heap_[i] = heap_[parent];
+      if (!HitOrder()(buf_[parent], h)) break;
+      buf_[i] = buf_[parent];
       i = parent;
     }
-    heap_[i] = h;
+    buf_[i] = h;
   }
   // Puts h at the root (replacing the worst) and moves it down to its place.
   void sift_down(const Hit& h) {
-    const size_t n = heap_.size();
+    const size_t n = buf_.size();
     size_t i = 0;
     for (;;) {
       size_t c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && HitOrder()(heap_[c], heap_[c + 1])) ++c;  // the worse child
-      if (!HitOrder()(h, heap_[c])) break;
-      heap_[i] = heap_[c];
+      if (c + 1 < n && HitOrder()(buf_[c], buf_[c + 1])) ++c;  // the worse child
+      if (!HitOrder()(h, buf_[c])) break;
+      buf_[i] = buf_[c];
       i = c;
     }
-    heap_[i] = h;
+    buf_[i] = h;
   }
+
   size_t k_;
-  std::vector<Hit> heap_;
+  bool heap_;
+  std::vector<Hit> buf_;  // the heap, or the buffer
+  Hit floor_;  // the worst hit that is sure to be kept so far (once full)
+  bool have_floor_ = false;
 };
 
 // Unwraps boosts: the term under them and the product of the boosts, if `q` is a boosted term.
@@ -180,11 +208,16 @@ static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t ba
   }
 }
 
-// Top-k of a union of terms by MaxScore: terms whose summed best scores cannot reach the
-// threshold only confirm candidates found by the others ("essential") terms.
-static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
-                        const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
-                        TopK& top) {
+// Top k of a union of terms, and with `want_count` the number of its live matches (returned), a
+// window of docs at a time: each essential term (MaxScore: the terms whose best scores,
+// added to those of the terms below them, can reach the threshold) adds the scores of its docs in
+// the window into an array, block by block without seeking; the other terms are then looked up
+// only for those docs, while they can still lift one into the top k (when counting they are read
+// whole anyway: their docs are counted and, where an essential term matched, scored). Per posting
+// this is a few array operations where a document-at-a-time union pays a merge step.
+static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                              const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                              TopK& top, bool want_count) {
   std::vector<TermCursor> cur;
   for (const auto& [t, boost] : terms) {
     std::string key = term_key(t->field, t->term);
@@ -193,42 +226,107 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
     const auto& f = seg.schema().field(t->field);
     search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
     // tf / (tf + K) < 1, so the term's weight bounds every score of the list.
-    float bound = bm.weight;
-    cur.push_back(TermCursor{seg.postings(*ti, f.options.record), bm, bound});
+    cur.push_back(TermCursor{seg.postings(*ti, f.options.record), bm, bm.weight});
   }
-  if (cur.empty()) return;
+  if (cur.empty()) return 0;
   std::sort(cur.begin(), cur.end(), [](const TermCursor& a, const TermCursor& b) { return a.max_score < b.max_score; });
   const size_t n = cur.size();
   std::vector<float> prefix(n);  // prefix[i]: sum of max_score of cur[0..i]
-  float acc = 0;
-  for (size_t i = 0; i < n; ++i) prefix[i] = acc += cur[i].max_score;
+  float sum = 0;
+  for (size_t i = 0; i < n; ++i) prefix[i] = sum += cur[i].max_score;
+
+  // Smaller windows let the threshold (and so the split into essential terms) follow the top k
+  // more closely, larger ones cost less per window; a large k raises its threshold slowly anyway.
+  constexpr uint32_t kMaxWindow = 4096;
+  const uint32_t window = top.k() >= 256 ? kMaxWindow : 1024;
+  const uint32_t words = window / 64;
+  std::vector<float> acc(window, 0.0f);
+  uint64_t ess[kMaxWindow / 64] = {}, all[kMaxWindow / 64] = {};
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
+  const auto& del = seg.deleted_bitset();
+  auto check = [&](uint32_t d) {
+    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+  };
+  uint64_t count = 0;
   for (;;) {
     const float theta = top.threshold();
-    size_t first_essential = 0;
-    while (first_essential < n && prefix[first_essential] < theta) ++first_essential;
-    if (first_essential == n) return;  // no document can enter any more
-    uint32_t d = kTerminated;
-    for (size_t i = first_essential; i < n; ++i) d = std::min(d, cur[i].postings.doc());
-    if (d == kTerminated) return;
-    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-    float score = 0;
-    for (size_t i = first_essential; i < n; ++i) {
-      auto& c = cur[i];
-      if (c.postings.doc() == d) {
-        score += c.bm25.score(d, c.postings.term_freq());
-        c.postings.advance();
+    size_t fe = 0;  // first essential term
+    while (fe < n && prefix[fe] < theta) ++fe;
+    if (fe == n && !want_count) break;  // no document can enter any more
+    uint32_t w0 = kTerminated;
+    for (size_t i = want_count ? 0 : fe; i < n; ++i) w0 = std::min(w0, cur[i].postings.doc());
+    if (w0 == kTerminated) break;
+    check(w0);
+    w0 &= ~63u;  // windows on word boundaries of the deleted bitset
+    const uint32_t w_end = w0 + window;
+    // Calls fn(window offset, doc, tf) for every doc of c below w_end; leaves c on the next one.
+    auto drain = [&](TermCursor& c, auto&& fn) {
+      while (c.postings.doc() < w_end) {
+        auto docs = c.postings.block_docs();
+        auto tfs = c.postings.block_term_freqs();
+        size_t j = 0;
+        for (; j < docs.size() && docs[j] < w_end; ++j) {
+          check(docs[j]);
+          fn(docs[j] - w0, docs[j], tfs[j]);
+        }
+        if (j < docs.size()) {
+          c.postings.seek(docs[j]);
+          break;
+        }
+        c.postings.next_block();
+      }
+    };
+    for (size_t i = fe; i < n; ++i) {
+      TermCursor& c = cur[i];
+      drain(c, [&](uint32_t o, uint32_t d, uint32_t tf) {
+        acc[o] += c.bm25.score(d, tf);
+        ess[o >> 6] |= 1ULL << (o & 63);
+      });
+    }
+    if (want_count) {
+      for (size_t i = fe; i-- > 0;) {
+        TermCursor& c = cur[i];
+        drain(c, [&](uint32_t o, uint32_t d, uint32_t tf) {
+          const uint64_t bit = 1ULL << (o & 63);
+          all[o >> 6] |= bit;
+          if (ess[o >> 6] & bit) acc[o] += c.bm25.score(d, tf);
+        });
       }
     }
-    for (size_t i = first_essential; i-- > 0;) {
-      if (score + prefix[i] < theta) break;
-      auto& c = cur[i];
-      if (c.postings.doc() < d) c.postings.seek(d);
-      if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+    float t = top.threshold();
+    for (uint32_t w = 0; w < words; ++w) {
+      uint64_t dead = 0;
+      if (deletes) {
+        const size_t b0 = (static_cast<size_t>(w0) >> 3) + 8 * w;
+        for (size_t b = 0; b < 8 && b0 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[b0 + b]) << (8 * b);
+      }
+      if (want_count) {
+        count += static_cast<uint64_t>(__builtin_popcountll((ess[w] | all[w]) & ~dead));
+        all[w] = 0;
+      }
+      for (uint64_t bits = ess[w]; bits != 0; bits &= bits - 1) {
+        const uint32_t o = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        const uint32_t d = w0 + o;
+        float score = acc[o];
+        acc[o] = 0.0f;
+        if (!want_count) {
+          // The terms that are not essential, while they can still lift the doc into the top k.
+          for (size_t i = fe; i-- > 0;) {
+            if (score + prefix[i] < t) break;
+            TermCursor& c = cur[i];
+            if (c.postings.doc() < d) c.postings.seek(d);
+            if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+          }
+        }
+        if (score < t || ((dead >> (o & 63)) & 1)) continue;
+        top.offer(Hit{score, seg_index, d, base + d});
+        t = top.threshold();
+      }
+      ess[w] = 0;
     }
-    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{score, seg_index, d, base + d});
   }
+  return count;
 }
 
 // Sets the bit of every doc of `p` (from its current doc on) in `bits`.
@@ -380,18 +478,13 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
     const Query* term = boosted_term(q, boost);
     auto terms = term_union(q);
     if ((term != nullptr && boost > 0) || !terms.empty()) {
-      if (want_count) {
-        result.count = term != nullptr ? count(*term) : 0;
-        if (term == nullptr) {
-          for (const auto& seg : segments_) result.count += count_union(*seg, terms, stats);
-        }
-      }
+      if (want_count && term != nullptr) result.count = count(*term);
       TopK top(k);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (term != nullptr) {
           top_k_term(*segments_[s], static_cast<uint32_t>(s), bases_[s], *term, boost, stats, top);
         } else {
-          top_k_union(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top);
+          result.count += union_windows(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top, want_count);
         }
       }
       result.hits = top.take();
