@@ -754,7 +754,8 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
   QueryOptions qo;
   qo.default_fields.push_back("body");
   for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee", "\"aa bb\"",
-                           "\"aa aa\"", "\"bb aa cc\"", "\"ee ff\"", "\"aa bb aa\"", "+\"aa bb\" +cc"}) {
+                           "\"aa aa\"", "\"bb aa cc\"", "\"ee ff\"", "\"aa bb aa\"", "+\"aa bb\" +cc", "+aa bb", "+ee aa ff",
+                           "+ff^2 aa", "aa^3 bb cc dd ee ff"}) {
     QueryPtr q = searcher.parse(text, qo);
     std::vector<float> all;
     searcher.for_each(*q, [&](const Hit& h) { all.push_back(h.score); });

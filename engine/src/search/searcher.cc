@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "needle/split/split.h"
 #include "scorer.h"
@@ -165,6 +166,33 @@ std::vector<std::pair<const Query*, float>> term_conjunction(const Query& q) {
   return out;
 }
 
+// "+a b c": one required (boosted) term and optional ones, all with positive boosts: sets `req`
+// and returns the optional terms, else leaves `req` null.
+std::vector<std::pair<const Query*, float>> required_and_optional_terms(const Query& q, const Query*& req,
+                                                                        float& req_boost) {
+  std::vector<std::pair<const Query*, float>> out;
+  req = nullptr;
+  if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
+  const Query* must = nullptr;
+  float must_boost = 0;
+  for (const auto& [occur, sub] : q.clauses) {
+    float boost;
+    const Query* t = boosted_term(*sub, boost);
+    if (t == nullptr || boost <= 0 || occur == Occur::kMustNot) return {};
+    if (occur == Occur::kMust) {
+      if (must != nullptr) return {};
+      must = t;
+      must_boost = boost;
+    } else {
+      out.emplace_back(t, boost);
+    }
+  }
+  if (must == nullptr || out.empty()) return {};
+  req = must;
+  req_boost = must_boost;
+  return out;
+}
+
 struct TermCursor {
   SegmentPostings postings;
   search::Bm25 bm25;
@@ -215,20 +243,32 @@ static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t ba
 // only for those docs, while they can still lift one into the top k (when counting they are read
 // whole anyway: their docs are counted and, where an essential term matched, scored). Per posting
 // this is a few array operations where a document-at-a-time union pays a merge step.
+//
+// With a `required` term ("+a b c"), only its docs match: they alone are read whole, and the other
+// terms are looked up for them as the non-essential ones are (the count is then its docs').
 static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
                               const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
-                              TopK& top, bool want_count) {
-  std::vector<TermCursor> cur;
-  for (const auto& [t, boost] : terms) {
+                              TopK& top, bool want_count, const std::pair<const Query*, float>* required = nullptr) {
+  auto cursor = [&](const Query* t, float boost) -> std::optional<TermCursor> {
     std::string key = term_key(t->field, t->term);
     auto ti = stats.term_info(seg, key);
-    if (!ti) continue;
+    if (!ti) return std::nullopt;
     const auto& f = seg.schema().field(t->field);
     search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
     // tf / (tf + K) < 1, so the term's weight bounds every score of the list.
-    cur.push_back(TermCursor{seg.postings(*ti, f.options.record), bm, bm.weight});
+    return TermCursor{seg.postings(*ti, f.options.record), bm, bm.weight};
+  };
+  std::vector<TermCursor> cur;
+  for (const auto& [t, boost] : terms) {
+    if (auto c = cursor(t, boost)) cur.push_back(std::move(*c));
   }
-  if (cur.empty()) return 0;
+  std::optional<TermCursor> req;
+  if (required != nullptr) {
+    req = cursor(required->first, required->second);
+    if (!req) return 0;
+  } else if (cur.empty()) {
+    return 0;
+  }
   std::sort(cur.begin(), cur.end(), [](const TermCursor& a, const TermCursor& b) { return a.max_score < b.max_score; });
   const size_t n = cur.size();
   std::vector<float> prefix(n);  // prefix[i]: sum of max_score of cur[0..i]
@@ -252,10 +292,16 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
   for (;;) {
     const float theta = top.threshold();
     size_t fe = 0;  // first essential term
-    while (fe < n && prefix[fe] < theta) ++fe;
-    if (fe == n && !want_count) break;  // no document can enter any more
     uint32_t w0 = kTerminated;
-    for (size_t i = want_count ? 0 : fe; i < n; ++i) w0 = std::min(w0, cur[i].postings.doc());
+    if (req) {
+      fe = n;
+      if (!want_count && req->max_score + (n > 0 ? prefix[n - 1] : 0.0f) < theta) break;
+      w0 = req->postings.doc();
+    } else {
+      while (fe < n && prefix[fe] < theta) ++fe;
+      if (fe == n && !want_count) break;  // no document can enter any more
+      for (size_t i = want_count ? 0 : fe; i < n; ++i) w0 = std::min(w0, cur[i].postings.doc());
+    }
     if (w0 == kTerminated) break;
     check(w0);
     w0 &= ~63u;  // windows on word boundaries of the deleted bitset
@@ -277,6 +323,12 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
         c.postings.next_block();
       }
     };
+    if (req) {
+      drain(*req, [&](uint32_t o, uint32_t d, uint32_t tf) {
+        acc[o] = req->bm25.score(d, tf);
+        ess[o >> 6] |= 1ULL << (o & 63);
+      });
+    }
     for (size_t i = fe; i < n; ++i) {
       TermCursor& c = cur[i];
       drain(c, [&](uint32_t o, uint32_t d, uint32_t tf) {
@@ -284,7 +336,8 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
         ess[o >> 6] |= 1ULL << (o & 63);
       });
     }
-    if (want_count) {
+    const bool look_up = !want_count || req;  // else the others were read whole
+    if (want_count && !req) {
       for (size_t i = fe; i-- > 0;) {
         TermCursor& c = cur[i];
         drain(c, [&](uint32_t o, uint32_t d, uint32_t tf) {
@@ -310,7 +363,7 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
         const uint32_t d = w0 + o;
         float score = acc[o];
         acc[o] = 0.0f;
-        if (!want_count) {
+        if (look_up) {
           // The terms that are not essential, while they can still lift the doc into the top k.
           for (size_t i = fe; i-- > 0;) {
             if (score + prefix[i] < t) break;
@@ -468,6 +521,22 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                                   k > 0 ? &top : nullptr, want_count);
       }
       if (!want_count) result.count = 0;
+      result.hits = top.take();
+      return result;
+    }
+  }
+  // One required term and optional ones: its docs, the others looked up while they matter.
+  if (k > 0 && each == nullptr) {
+    const Query* req = nullptr;
+    float req_boost = 1.0f;
+    auto opt = required_and_optional_terms(q, req, req_boost);
+    if (req != nullptr) {
+      if (want_count) result.count = count(q);
+      TopK top(k);
+      const std::pair<const Query*, float> r(req, req_boost);
+      for (size_t s = 0; s < segments_.size(); ++s) {
+        union_windows(*segments_[s], static_cast<uint32_t>(s), bases_[s], opt, stats, top, false, &r);
+      }
       result.hits = top.take();
       return result;
     }
