@@ -166,6 +166,14 @@ std::vector<std::pair<const Query*, float>> term_conjunction(const Query& q) {
   return out;
 }
 
+// Set bits of x, inline: without -mpopcnt (the x86-64 baseline) __builtin_popcountll is a call.
+inline uint64_t popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return (x * 0x0101010101010101ULL) >> 56;
+}
+
 // "+a b c": one required (boosted) term and optional ones, all with positive boosts: sets `req`
 // and returns the optional terms, else leaves `req` null.
 std::vector<std::pair<const Query*, float>> required_and_optional_terms(const Query& q, const Query*& req,
@@ -355,7 +363,7 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
         for (size_t b = 0; b < 8 && b0 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[b0 + b]) << (8 * b);
       }
       if (want_count) {
-        count += static_cast<uint64_t>(__builtin_popcountll((ess[w] | all[w]) & ~dead));
+        count += popcount64((ess[w] | all[w]) & ~dead);
         all[w] = 0;
       }
       for (uint64_t bits = ess[w]; bits != 0; bits &= bits - 1) {
@@ -405,7 +413,7 @@ static uint64_t count_alive(const SegmentReader& seg, const std::vector<uint64_t
       for (size_t b = 0; b < 8 && w * 8 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[w * 8 + b]) << (8 * b);
       word &= ~dead;
     }
-    n += static_cast<uint64_t>(__builtin_popcountll(word));
+    n += popcount64(word);
   }
   return n;
 }
