@@ -124,6 +124,34 @@ uint32_t expect_tf(const RefDoc& d, IndexRecordOption opt) {
   return opt == IndexRecordOption::kBasic ? 1 : d.tf;
 }
 
+// filter_positions against a set lookup: values v (some from the doc's positions minus `add`,
+// some not) are kept when v + add is a position; with first_only, 1 if any is.
+void check_filter(const SegmentPostings& sp, const RefDoc& d) {
+  std::set<uint64_t> pos(d.positions.begin(), d.positions.end());
+  const uint64_t mix = d.doc * 2654435761u + d.tf;
+  for (uint64_t add : {uint64_t{0}, uint64_t{1}, uint64_t{3}, uint64_t{1} << 32}) {
+    std::set<uint32_t> vals;
+    for (size_t i = 0; i < d.positions.size(); ++i) {
+      const uint64_t x = (mix >> (i % 17)) + i;
+      if (x % 3 == 0 && d.positions[i] >= add) vals.insert(static_cast<uint32_t>(d.positions[i] - add));
+      if (x % 5 == 0) vals.insert(static_cast<uint32_t>(d.positions[i] + x % 7));
+    }
+    vals.insert(static_cast<uint32_t>(mix));
+    std::vector<uint32_t> c(vals.begin(), vals.end()), want;
+    for (uint32_t v : c) {
+      if (pos.count(v + add)) want.push_back(v);
+    }
+    std::vector<uint32_t> got = c;
+    got.resize(sp.filter_positions(got.data(), static_cast<uint32_t>(got.size()), add, false));
+    ASSERT_EQ(got, want) << "doc " << d.doc << " add " << add;
+    std::vector<uint32_t> any = c;
+    ASSERT_EQ(sp.filter_positions(any.data(), static_cast<uint32_t>(any.size()), add, true), want.empty() ? 0u : 1u)
+        << "doc " << d.doc << " add " << add;
+  }
+  uint32_t none = 0;
+  ASSERT_EQ(sp.filter_positions(&none, 0, 0, false), 0u);
+}
+
 void check_doc(const SegmentPostings& sp, const RefDoc& d, IndexRecordOption opt, bool positions,
                std::vector<uint32_t>& buf) {
   ASSERT_EQ(sp.doc(), d.doc);
@@ -132,6 +160,7 @@ void check_doc(const SegmentPostings& sp, const RefDoc& d, IndexRecordOption opt
     sp.positions(buf);
     if (opt == IndexRecordOption::kPosition) {
       ASSERT_EQ(buf, d.positions) << "doc " << d.doc;
+      check_filter(sp, d);
     } else {
       ASSERT_TRUE(buf.empty());
     }

@@ -679,7 +679,8 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
       }
     }
     // top-k: scores of the k best equal the reference's k best; each hit's score is its own
-    size_t k = 1 + gen.pick(12);
+    // small k (a heap) and large (a buffer, wider union windows)
+    size_t k = qi % 4 == 3 ? 33 + gen.pick(400) : 1 + gen.pick(12);
     auto top = searcher.top_k_with_count(*q, k);
     ASSERT_EQ(top.count, expected.size());
     ASSERT_EQ(top.hits.size(), std::min(k, expected.size()));
@@ -867,12 +868,14 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
   Searcher searcher(segs, schema, analyzers);
   QueryOptions qo;
   qo.default_fields.push_back("body");
-  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee"}) {
+  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee", "\"aa bb\"",
+                           "\"aa aa\"", "\"bb aa cc\"", "\"ee ff\"", "\"aa bb aa\"", "+\"aa bb\" +cc", "+aa bb", "+ee aa ff",
+                           "+ff^2 aa", "aa^3 bb cc dd ee ff"}) {
     QueryPtr q = searcher.parse(text, qo);
     std::vector<float> all;
     searcher.for_each(*q, [&](const Hit& h) { all.push_back(h.score); });
     std::sort(all.rbegin(), all.rend());
-    for (size_t k : {1, 7, 10, 100}) {
+    for (size_t k : {1, 7, 10, 100, 300, 2000}) {
       auto fast = searcher.top_k(*q, k);
       auto counted = searcher.top_k_with_count(*q, k);
       ASSERT_EQ(fast.size(), std::min(k, all.size())) << text;

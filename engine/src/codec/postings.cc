@@ -852,6 +852,9 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
   while (num < sub) {
     if (num >= packed_subs) throw_corrupt(kPosWhat, "sub-block past the packed ones");
     if (byte >= pos_len_) throw_corrupt(kPosWhat, "sub-block header past the end");
+    // A chain of dependent loads, one per sub-block (a cache miss each for common terms, whose
+    // docs' positions span many sub-blocks): fetch ahead of it.
+    if (pos_len_ - byte > 1024) __builtin_prefetch(pp_ + byte + 1024);
     const uint8_t bits = pp_[byte];
     if (bits > bitpacking::kMaxBits) throw_corrupt(kPosWhat, "bit width > 32");
     const uint64_t size = 1 + packed_size(bits);
@@ -859,6 +862,8 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
     byte += size;
     ++num;
   }
+  // pos_buf_ receives the running sums of the sub-block's deltas (mod 2^32): one SIMD pass, and
+  // a doc's positions are then differences of two entries.
   uint64_t next;
   if (sub < packed_subs) {
     if (byte >= pos_len_) throw_corrupt(kPosWhat, "sub-block header past the end");
@@ -866,17 +871,19 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
     if (bits > bitpacking::kMaxBits) throw_corrupt(kPosWhat, "bit width > 32");
     const uint64_t size = 1 + packed_size(bits);
     if (size > pos_len_ - byte) throw_corrupt(kPosWhat, "sub-block past the end");
-    bitpacking::unpack(pp_ + byte + 1, bits, pos_buf_);
+    bitpacking::unpack_delta(pp_ + byte + 1, 0, bits, pos_buf_);
     next = byte + size;
   } else {
     if (byte > pos_len_) throw_corrupt(kPosWhat, "tail past the end");
     const uint8_t* p = pp_ + byte;
     const uint8_t* const e = pp_ + pos_len_;
     const uint32_t count = static_cast<uint32_t>(num_positions_ % kBlockSize);
+    uint32_t acc = 0;
     for (uint32_t i = 0; i < count; ++i) {
       const uint64_t v = read_vint(p, e, kPosWhat);
       if (v > UINT32_MAX) throw_corrupt(kPosWhat, "position delta out of range");
-      pos_buf_[i] = static_cast<uint32_t>(v);
+      acc += static_cast<uint32_t>(v);
+      pos_buf_[i] = acc;
     }
     next = static_cast<uint64_t>(p - pp_);
   }
@@ -885,25 +892,98 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
   psub_next_byte_ = next;
 }
 
-void SegmentPostings::positions(std::vector<uint32_t>& out) const {
-  out.clear();
-  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) return;
-  if (!tf_ready_) decode_tfs();
-  const uint32_t tf = tfs_[cur_];
+uint64_t SegmentPostings::first_position_index(uint32_t tf) const {
   if (cur_ < pfx_doc_) {
     pfx_doc_ = 0;
     pfx_sum_ = 0;
   }
-  while (pfx_doc_ < cur_) pfx_sum_ += tfs_[pfx_doc_++];
+  uint64_t sum = 0;  // a plain loop the compiler vectorizes
+  for (uint32_t i = pfx_doc_; i < cur_; ++i) sum += tfs_[i];
+  pfx_sum_ += sum;
+  pfx_doc_ = cur_;
   const uint64_t g = dec_.pos_index + pfx_sum_;
   if (g > num_positions_ || tf > num_positions_ - g) {
     throw_corrupt(kPosWhat, "positions of a doc past the term's position count");
   }
+  return g;
+}
+
+uint32_t SegmentPostings::filter_positions(uint32_t* c, uint32_t n, uint64_t add, bool first_only) const {
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated || n == 0) return 0;
+  const uint32_t tf = term_freq();
+  const uint64_t g = first_position_index(tf);
   const uint64_t packed_subs = num_positions_ / kBlockSize;
-  out.resize(tf);
-  uint32_t* o = out.data();
-  uint32_t acc = 0;
+  uint32_t w = 0, a = 0;
+  uint64_t target = c[0] + add;
   uint64_t done = 0;
+  uint32_t last = 0;  // the doc's last position before the current chunk
+  while (done < tf) {
+    const uint64_t idx = g + done;
+    const uint64_t sub = idx / kBlockSize;
+    const uint32_t in = static_cast<uint32_t>(idx % kBlockSize);
+    if (sub != psub_) load_positions_subblock(sub);
+    const uint32_t in_sub = sub < packed_subs ? static_cast<uint32_t>(kBlockSize)
+                                              : static_cast<uint32_t>(num_positions_ % kBlockSize);
+    const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(in_sub - in, tf - done));
+    // The chunk's positions are v[j] - bias (see positions()), non-decreasing for valid data.
+    const uint32_t bias = done == 0 ? (in > 0 ? pos_buf_[in - 1] : 0) : 0u - last;
+    const uint32_t* v = pos_buf_ + in;
+    const uint32_t chunk_last = v[take - 1] - bias;
+    uint32_t j = 0;
+    while (target <= chunk_last) {
+      // Gallop to the first j with v[j] - bias >= target; j == take - 1 qualifies, so j stays
+      // in the chunk even if damaged data is out of order.
+      if (v[j] - bias < target) {
+        uint32_t lo = j, step = 1, hi = j + 1;  // v[lo] - bias < target
+        while (hi < take - 1 && v[hi] - bias < target) {
+          lo = hi;
+          step <<= 1;
+          hi = lo + step;
+        }
+        if (hi > take - 1) hi = take - 1;
+        while (hi - lo > 1) {
+          const uint32_t mid = lo + (hi - lo) / 2;
+          if (v[mid] - bias < target) {
+            lo = mid;
+          } else {
+            hi = mid;
+          }
+        }
+        j = hi;
+      }
+      if (v[j] - bias == target) {
+        if (first_only) return 1;
+        c[w++] = c[a];
+      }
+      if (++a == n) return w;
+      target = c[a] + add;
+    }
+    last = chunk_last;
+    done += take;
+  }
+  return w;
+}
+
+void SegmentPostings::positions(std::vector<uint32_t>& out) const {
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) {
+    out.clear();
+    return;
+  }
+  const uint32_t tf = term_freq();
+  if (out.size() < tf) out.resize(tf);
+  out.resize(positions(out.data()));
+}
+
+uint32_t SegmentPostings::positions(uint32_t* out) const {
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) return 0;
+  const uint32_t tf = term_freq();
+  const uint64_t g = first_position_index(tf);
+  const uint64_t packed_subs = num_positions_ / kBlockSize;
+  uint32_t* o = out;
+  uint64_t done = 0;
+  // Positions are pos_buf_[i] - bias (mod 2^32): in the doc's first sub-block the bias is the
+  // running sum before its first entry; in a later one, minus the doc's last position so far.
+  uint32_t bias = 0;
   while (done < tf) {
     const uint64_t idx = g + done;
     const uint64_t sub = idx / kBlockSize;
@@ -913,13 +993,17 @@ void SegmentPostings::positions(std::vector<uint32_t>& out) const {
                                               : static_cast<uint32_t>(num_positions_ % kBlockSize);
     const uint32_t avail = in_sub - in;
     const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(avail, tf - done));
-    for (uint32_t j = 0; j < take; ++j) {
-      acc += pos_buf_[in + j];
-      o[j] = acc;
+    if (done == 0) {
+      bias = in > 0 ? pos_buf_[in - 1] : 0;
+    } else {
+      bias = 0u - o[-1];
     }
+    const uint32_t* src = pos_buf_ + in;
+    for (uint32_t j = 0; j < take; ++j) o[j] = src[j] - bias;
     o += take;
     done += take;
   }
+  return tf;
 }
 
 }  // namespace needle

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <span>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,31 +35,57 @@ class Scorer {
   // First doc >= target; target may be <= doc(), in which case doc() is returned.
   virtual uint32_t seek(uint32_t target) = 0;
   virtual float score() = 0;
+  // matches(), then score() when it matches: for scorers that can do both at once.
+  virtual bool matches_scored(float& score) {
+    if (!matches()) return false;
+    score = this->score();
+    return true;
+  }
+  // Scorers that bound their score per document (max_score) and match and score in one pass
+  // (matches_scored) say so; collectors call those two only then.
+  virtual bool bounded() const { return false; }
+  // An upper bound of score() at the current document, valid before matches() (+inf: none).
+  virtual float max_score() { return std::numeric_limits<float>::infinity(); }
   virtual uint64_t cost() const = 0;
 };
 
 using ScorerPtr = std::unique_ptr<Scorer>;
 
+// The per-field parts of BM25 that depend only on the segments: the average field length and
+// K(norm id) = k1 * (1 - b + b * length / average) for every norm id. A Searcher computes them
+// once (not per query).
+struct Bm25Tables {
+  Bm25Tables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
+  uint64_t total_docs = 0;
+  std::vector<float> avg_norm;                // per field
+  std::vector<std::array<float, 256>> k;      // per field
+};
+
 // Collection-wide statistics for BM25 (all segments of the searcher).
 class Stats {
  public:
-  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
+  // `tables` (from the same segments, schema and params) must outlive the Stats; computed here
+  // when null.
+  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params,
+        const Bm25Tables* tables = nullptr);
+  Stats(const Stats&) = delete;  // tables_ may point into the object
+  Stats& operator=(const Stats&) = delete;
   uint64_t doc_freq(const std::string& key) const;
   float idf(const std::string& key) const;
   // seg.term_info(key), looked up once per query and segment (doc_freq needs it too).
   std::optional<TermInfo> term_info(const SegmentReader& seg, const std::string& key) const;
-  float avg_norm(uint16_t field) const { return avg_norm_[field]; }
+  float avg_norm(uint16_t field) const { return tables_->avg_norm[field]; }
   const Bm25Params& params() const { return params_; }
-  // K(norm id) of BM25 for the field, computed once per query (Bm25::cache).
-  const std::array<float, 256>& k_table(uint16_t field) const;
+  // K(norm id) of BM25 for the field (Bm25::cache).
+  const std::array<float, 256>& k_table(uint16_t field) const { return tables_->k[field]; }
 
  private:
   const std::vector<std::shared_ptr<SegmentReader>>& segments_;
   Bm25Params params_;
+  std::optional<Bm25Tables> own_tables_;
+  const Bm25Tables* tables_;
   uint64_t total_docs_ = 0;
-  std::vector<float> avg_norm_;
   mutable std::map<std::string, uint64_t> df_;
-  mutable std::map<uint16_t, std::array<float, 256>> k_tables_;
   mutable std::map<std::pair<const SegmentReader*, std::string>, std::optional<TermInfo>> ti_;
 };
 
@@ -66,7 +93,7 @@ class Stats {
 struct Bm25 {
   float weight = 0;
   float k_no_norm = 0;
-  float cache[256] = {};
+  float cache[256] = {};  // K(norm id): a copy of Stats::k_table, next to the weight
   const uint8_t* norms = nullptr;
   Bm25(float idf, float boost, uint16_t field, const SegmentReader& seg, const Stats& stats);
   float score(uint32_t doc, uint32_t tf) const {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <queue>
+#include <optional>
 
 #include "needle/split/split.h"
 #include "scorer.h"
@@ -18,6 +18,7 @@ Searcher::Searcher(std::vector<std::shared_ptr<SegmentReader>> segments, Schema 
     bases_.push_back(base);
     base += s->max_doc();
   }
+  bm25_tables_ = std::make_shared<const search::Bm25Tables>(segments_, schema_, params_);
 }
 
 Searcher Searcher::for_split(std::shared_ptr<Split> split, Bm25Params params) {
@@ -44,38 +45,88 @@ struct HitOrder {  // "a is better than b"
   }
 };
 
-// The best k hits seen so far.
+// The best k hits seen so far. For a large k, hits that may still belong to the top k are appended
+// to a buffer; when it holds 2k (k the first time) a selection keeps the k best and their worst
+// becomes the floor new hits must beat: a few operations a hit, where a heap pays a sift down of
+// log k levels for each one that enters (many, for a large k over documents in id order).
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) {}
+  explicit TopK(size_t k) : k_(k), heap_(k <= kHeapMax) { buf_.reserve(std::min<size_t>(2 * k, 8192)); }
+  bool full() const { return have_floor_; }
+  size_t k() const { return k_; }
   // A score below this cannot enter (allowing for float rounding in upper bounds).
   float threshold() const {
-    if (heap_.size() < k_) return -std::numeric_limits<float>::infinity();
-    float t = heap_.top().score;
-    return t - std::abs(t) * 1e-6f;
+    if (!have_floor_) return -std::numeric_limits<float>::infinity();
+    return floor_.score - std::abs(floor_.score) * 1e-6f;
   }
   void offer(const Hit& h) {
-    if (heap_.size() < k_) {
-      heap_.push(h);
-    } else if (HitOrder()(h, heap_.top())) {
-      heap_.pop();
-      heap_.push(h);
-    }
+    if (have_floor_ && !HitOrder()(h, floor_)) return;
+    add(h);
   }
+  // Best first.
   std::vector<Hit> take() {
-    std::vector<Hit> out;
-    out.reserve(heap_.size());
-    while (!heap_.empty()) {
-      out.push_back(heap_.top());
-      heap_.pop();
-    }
-    std::reverse(out.begin(), out.end());
-    return out;
+    std::sort(buf_.begin(), buf_.end(), HitOrder());
+    if (buf_.size() > k_) buf_.resize(k_);
+    return std::move(buf_);
   }
 
  private:
+  // Up to this k, a heap (root: the worst kept hit): its floor is always the k-th best, which
+  // matters more than the cost of a sift when k is small.
+  static constexpr size_t kHeapMax = 32;
+
+  [[gnu::noinline]] void add(const Hit& h) {
+    if (k_ == 0) return;
+    if (heap_) {
+      if (buf_.size() < k_) {
+        buf_.push_back(h);
+        sift_up(buf_.size() - 1);
+        have_floor_ = buf_.size() == k_;
+      } else {
+        sift_down(h);
+      }
+      floor_ = buf_[0];
+      return;
+    }
+    buf_.push_back(h);
+    if (buf_.size() >= (have_floor_ ? 2 * k_ : k_)) {
+      // Keep the k best; the k-th is the new floor.
+      std::nth_element(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(k_ - 1), buf_.end(), HitOrder());
+      buf_.resize(k_);
+      floor_ = buf_[k_ - 1];
+      have_floor_ = true;
+    }
+  }
+  void sift_up(size_t i) {
+    const Hit h = buf_[i];
+    while (i > 0) {
+      const size_t parent = (i - 1) / 2;
+      if (!HitOrder()(buf_[parent], h)) break;
+      buf_[i] = buf_[parent];
+      i = parent;
+    }
+    buf_[i] = h;
+  }
+  // Puts h at the root (replacing the worst) and moves it down to its place.
+  void sift_down(const Hit& h) {
+    const size_t n = buf_.size();
+    size_t i = 0;
+    for (;;) {
+      size_t c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && HitOrder()(buf_[c], buf_[c + 1])) ++c;  // the worse child
+      if (!HitOrder()(h, buf_[c])) break;
+      buf_[i] = buf_[c];
+      i = c;
+    }
+    buf_[i] = h;
+  }
+
   size_t k_;
-  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap_;  // top: the worst kept hit
+  bool heap_;
+  std::vector<Hit> buf_;  // the heap, or the buffer
+  Hit floor_;  // the worst hit that is sure to be kept so far (once full)
+  bool have_floor_ = false;
 };
 
 // Unwraps boosts: the term under them and the product of the boosts, if `q` is a boosted term.
@@ -112,6 +163,41 @@ std::vector<std::pair<const Query*, float>> term_conjunction(const Query& q) {
     if (occur != Occur::kMust || t == nullptr || boost <= 0) return {};
     out.emplace_back(t, boost);
   }
+  return out;
+}
+
+// Set bits of x, inline: without -mpopcnt (the x86-64 baseline) __builtin_popcountll is a call.
+inline uint64_t popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return (x * 0x0101010101010101ULL) >> 56;
+}
+
+// "+a b c": one required (boosted) term and optional ones, all with positive boosts: sets `req`
+// and returns the optional terms, else leaves `req` null.
+std::vector<std::pair<const Query*, float>> required_and_optional_terms(const Query& q, const Query*& req,
+                                                                        float& req_boost) {
+  std::vector<std::pair<const Query*, float>> out;
+  req = nullptr;
+  if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
+  const Query* must = nullptr;
+  float must_boost = 0;
+  for (const auto& [occur, sub] : q.clauses) {
+    float boost;
+    const Query* t = boosted_term(*sub, boost);
+    if (t == nullptr || boost <= 0 || occur == Occur::kMustNot) return {};
+    if (occur == Occur::kMust) {
+      if (must != nullptr) return {};
+      must = t;
+      must_boost = boost;
+    } else {
+      out.emplace_back(t, boost);
+    }
+  }
+  if (must == nullptr || out.empty()) return {};
+  req = must;
+  req_boost = must_boost;
   return out;
 }
 
@@ -158,55 +244,150 @@ static void top_k_term(const SegmentReader& seg, uint32_t seg_index, uint64_t ba
   }
 }
 
-// Top-k of a union of terms by MaxScore: terms whose summed best scores cannot reach the
-// threshold only confirm candidates found by the others ("essential") terms.
-static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
-                        const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
-                        TopK& top) {
-  std::vector<TermCursor> cur;
-  for (const auto& [t, boost] : terms) {
+// Top k of a union of terms, and with `want_count` the number of its live matches (returned), a
+// window of docs at a time: each essential term (MaxScore: the terms whose best scores,
+// added to those of the terms below them, can reach the threshold) adds the scores of its docs in
+// the window into an array, block by block without seeking; the other terms are then looked up
+// only for those docs, while they can still lift one into the top k (when counting they are read
+// whole anyway: their docs are counted and, where an essential term matched, scored). Per posting
+// this is a few array operations where a document-at-a-time union pays a merge step.
+//
+// With a `required` term ("+a b c"), only its docs match: they alone are read whole, and the other
+// terms are looked up for them as the non-essential ones are (the count is then its docs').
+static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                              const std::vector<std::pair<const Query*, float>>& terms, const search::Stats& stats,
+                              TopK& top, bool want_count, const std::pair<const Query*, float>* required = nullptr) {
+  auto cursor = [&](const Query* t, float boost) -> std::optional<TermCursor> {
     std::string key = term_key(t->field, t->term);
     auto ti = stats.term_info(seg, key);
-    if (!ti) continue;
+    if (!ti) return std::nullopt;
     const auto& f = seg.schema().field(t->field);
     search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
     // tf / (tf + K) < 1, so the term's weight bounds every score of the list.
-    float bound = bm.weight;
-    cur.push_back(TermCursor{seg.postings(*ti, f.options.record), bm, bound});
+    return TermCursor{seg.postings(*ti, f.options.record), bm, bm.weight};
+  };
+  std::vector<TermCursor> cur;
+  for (const auto& [t, boost] : terms) {
+    if (auto c = cursor(t, boost)) cur.push_back(std::move(*c));
   }
-  if (cur.empty()) return;
+  std::optional<TermCursor> req;
+  if (required != nullptr) {
+    req = cursor(required->first, required->second);
+    if (!req) return 0;
+  } else if (cur.empty()) {
+    return 0;
+  }
   std::sort(cur.begin(), cur.end(), [](const TermCursor& a, const TermCursor& b) { return a.max_score < b.max_score; });
   const size_t n = cur.size();
   std::vector<float> prefix(n);  // prefix[i]: sum of max_score of cur[0..i]
-  float acc = 0;
-  for (size_t i = 0; i < n; ++i) prefix[i] = acc += cur[i].max_score;
+  float sum = 0;
+  for (size_t i = 0; i < n; ++i) prefix[i] = sum += cur[i].max_score;
+
+  // Smaller windows let the threshold (and so the split into essential terms) follow the top k
+  // more closely, larger ones cost less per window; a large k raises its threshold slowly anyway.
+  constexpr uint32_t kMaxWindow = 4096;
+  const uint32_t window = top.k() >= 256 ? kMaxWindow : 1024;
+  const uint32_t words = window / 64;
+  std::vector<float> acc(window, 0.0f);
+  uint64_t ess[kMaxWindow / 64] = {}, all[kMaxWindow / 64] = {};
   const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
+  const auto& del = seg.deleted_bitset();
+  auto check = [&](uint32_t d) {
+    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
+  };
+  uint64_t count = 0;
   for (;;) {
     const float theta = top.threshold();
-    size_t first_essential = 0;
-    while (first_essential < n && prefix[first_essential] < theta) ++first_essential;
-    if (first_essential == n) return;  // no document can enter any more
-    uint32_t d = kTerminated;
-    for (size_t i = first_essential; i < n; ++i) d = std::min(d, cur[i].postings.doc());
-    if (d == kTerminated) return;
-    if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d));
-    float score = 0;
-    for (size_t i = first_essential; i < n; ++i) {
-      auto& c = cur[i];
-      if (c.postings.doc() == d) {
-        score += c.bm25.score(d, c.postings.term_freq());
-        c.postings.advance();
+    size_t fe = 0;  // first essential term
+    uint32_t w0 = kTerminated;
+    if (req) {
+      fe = n;
+      if (!want_count && req->max_score + (n > 0 ? prefix[n - 1] : 0.0f) < theta) break;
+      w0 = req->postings.doc();
+    } else {
+      while (fe < n && prefix[fe] < theta) ++fe;
+      if (fe == n && !want_count) break;  // no document can enter any more
+      for (size_t i = want_count ? 0 : fe; i < n; ++i) w0 = std::min(w0, cur[i].postings.doc());
+    }
+    if (w0 == kTerminated) break;
+    check(w0);
+    w0 &= ~63u;  // windows on word boundaries of the deleted bitset
+    const uint32_t w_end = w0 + window;
+    // Calls fn(window offset, doc, tf) for every doc of c below w_end; leaves c on the next one.
+    auto drain = [&](TermCursor& c, auto&& fn) {
+      while (c.postings.doc() < w_end) {
+        auto docs = c.postings.block_docs();
+        auto tfs = c.postings.block_term_freqs();
+        size_t j = 0;
+        for (; j < docs.size() && docs[j] < w_end; ++j) {
+          check(docs[j]);
+          fn(docs[j] - w0, docs[j], tfs[j]);
+        }
+        if (j < docs.size()) {
+          c.postings.seek(docs[j]);
+          break;
+        }
+        c.postings.next_block();
+      }
+    };
+    if (req) {
+      drain(*req, [&](uint32_t o, uint32_t d, uint32_t tf) {
+        acc[o] = req->bm25.score(d, tf);
+        ess[o >> 6] |= 1ULL << (o & 63);
+      });
+    }
+    for (size_t i = fe; i < n; ++i) {
+      TermCursor& c = cur[i];
+      drain(c, [&](uint32_t o, uint32_t d, uint32_t tf) {
+        acc[o] += c.bm25.score(d, tf);
+        ess[o >> 6] |= 1ULL << (o & 63);
+      });
+    }
+    const bool look_up = !want_count || req;  // else the others were read whole
+    if (want_count && !req) {
+      for (size_t i = fe; i-- > 0;) {
+        TermCursor& c = cur[i];
+        drain(c, [&](uint32_t o, uint32_t d, uint32_t tf) {
+          const uint64_t bit = 1ULL << (o & 63);
+          all[o >> 6] |= bit;
+          if (ess[o >> 6] & bit) acc[o] += c.bm25.score(d, tf);
+        });
       }
     }
-    for (size_t i = first_essential; i-- > 0;) {
-      if (score + prefix[i] < theta) break;
-      auto& c = cur[i];
-      if (c.postings.doc() < d) c.postings.seek(d);
-      if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+    float t = top.threshold();
+    for (uint32_t w = 0; w < words; ++w) {
+      uint64_t dead = 0;
+      if (deletes) {
+        const size_t b0 = (static_cast<size_t>(w0) >> 3) + 8 * w;
+        for (size_t b = 0; b < 8 && b0 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[b0 + b]) << (8 * b);
+      }
+      if (want_count) {
+        count += popcount64((ess[w] | all[w]) & ~dead);
+        all[w] = 0;
+      }
+      for (uint64_t bits = ess[w]; bits != 0; bits &= bits - 1) {
+        const uint32_t o = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        const uint32_t d = w0 + o;
+        float score = acc[o];
+        acc[o] = 0.0f;
+        if (look_up) {
+          // The terms that are not essential, while they can still lift the doc into the top k.
+          for (size_t i = fe; i-- > 0;) {
+            if (score + prefix[i] < t) break;
+            TermCursor& c = cur[i];
+            if (c.postings.doc() < d) c.postings.seek(d);
+            if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+          }
+        }
+        if (score < t || ((dead >> (o & 63)) & 1)) continue;
+        top.offer(Hit{score, seg_index, d, base + d});
+        t = top.threshold();
+      }
+      ess[w] = 0;
     }
-    if (!(deletes && seg.is_deleted(d))) top.offer(Hit{score, seg_index, d, base + d});
   }
+  return count;
 }
 
 // Sets the bit of every doc of `p` (from its current doc on) in `bits`.
@@ -232,7 +413,7 @@ static uint64_t count_alive(const SegmentReader& seg, const std::vector<uint64_t
       for (size_t b = 0; b < 8 && w * 8 + b < del.size(); ++b) dead |= static_cast<uint64_t>(del[w * 8 + b]) << (8 * b);
       word &= ~dead;
     }
-    n += static_cast<uint64_t>(__builtin_popcountll(word));
+    n += popcount64(word);
   }
   return n;
 }
@@ -337,7 +518,7 @@ static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pai
 
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
-  search::Stats stats(segments_, schema_, params_);
+  search::Stats stats(segments_, schema_, params_, bm25_tables_.get());
   SearchResult result;
   if (each == nullptr) {
     auto conj = term_conjunction(q);
@@ -352,61 +533,75 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       return result;
     }
   }
+  // One required term and optional ones: its docs, the others looked up while they matter.
+  if (k > 0 && each == nullptr) {
+    const Query* req = nullptr;
+    float req_boost = 1.0f;
+    auto opt = required_and_optional_terms(q, req, req_boost);
+    if (req != nullptr) {
+      if (want_count) result.count = count(q);
+      TopK top(k);
+      const std::pair<const Query*, float> r(req, req_boost);
+      for (size_t s = 0; s < segments_.size(); ++s) {
+        union_windows(*segments_[s], static_cast<uint32_t>(s), bases_[s], opt, stats, top, false, &r);
+      }
+      result.hits = top.take();
+      return result;
+    }
+  }
   // Top-k need not visit every match; a count of a union is a bitset count.
   if (k > 0 && each == nullptr) {
     float boost;
     const Query* term = boosted_term(q, boost);
     auto terms = term_union(q);
     if ((term != nullptr && boost > 0) || !terms.empty()) {
-      if (want_count) {
-        result.count = term != nullptr ? count(*term) : 0;
-        if (term == nullptr) {
-          for (const auto& seg : segments_) result.count += count_union(*seg, terms, stats);
-        }
-      }
+      if (want_count && term != nullptr) result.count = count(*term);
       TopK top(k);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (term != nullptr) {
           top_k_term(*segments_[s], static_cast<uint32_t>(s), bases_[s], *term, boost, stats, top);
         } else {
-          top_k_union(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top);
+          result.count += union_windows(*segments_[s], static_cast<uint32_t>(s), bases_[s], terms, stats, top, want_count);
         }
       }
       result.hits = top.take();
       return result;
     }
   }
-  // min-heap of the best k: the top is the worst kept hit
-  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap;
+  TopK top(k);
   for (size_t s = 0; s < segments_.size(); ++s) {
     const SegmentReader& seg = *segments_[s];
     auto scorer = search::build_scorer(q, seg, stats, 1.0f);
     const bool deletes = seg.has_deletes();
     const uint32_t max_doc = seg.max_doc();
+    const bool bounded = scorer->bounded();
+    const bool score_all = each != nullptr || (k > 0 && !bounded);
     for (uint32_t d = scorer->doc(); d != kTerminated; d = scorer->advance()) {
       // Scores read per-document arrays; a doc id past the segment can only come from damage.
       if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d) + " of " + std::to_string(max_doc));
       if (deletes && seg.is_deleted(d)) continue;
-      if (!scorer->matches()) continue;
+      // A full top k needs no document whose best possible score is below its worst; it is not
+      // even confirmed unless counted.
+      const bool competitive = score_all || (k > 0 && (!top.full() || !(scorer->max_score() < top.threshold())));
+      if (!competitive) {
+        if (want_count && scorer->matches()) ++result.count;
+        continue;
+      }
+      float score;
+      if (bounded) {
+        if (!scorer->matches_scored(score)) continue;
+      } else {
+        if (!scorer->matches()) continue;
+        score = scorer->score();
+      }
       ++result.count;
-      if (k == 0 && each == nullptr) continue;
-      Hit h{scorer->score(), static_cast<uint32_t>(s), d, bases_[s] + d};
+      Hit h{score, static_cast<uint32_t>(s), d, bases_[s] + d};
       if (each) (*each)(h);
       if (k == 0) continue;
-      if (heap.size() < k) {
-        heap.push(h);
-      } else if (HitOrder()(h, heap.top())) {
-        heap.pop();
-        heap.push(h);
-      }
+      top.offer(h);
     }
   }
-  result.hits.reserve(heap.size());
-  while (!heap.empty()) {
-    result.hits.push_back(heap.top());
-    heap.pop();
-  }
-  std::reverse(result.hits.begin(), result.hits.end());
+  result.hits = top.take();
   if (!want_count) result.count = 0;
   return result;
 }
@@ -457,7 +652,7 @@ uint64_t Searcher::count(const Query& query) const {
   }
   auto terms = term_union(q);
   if (!terms.empty()) {
-    search::Stats stats(segments_, schema_, params_);
+    search::Stats stats(segments_, schema_, params_, bm25_tables_.get());
     uint64_t n = 0;
     for (const auto& seg : segments_) n += count_union(*seg, terms, stats);
     return n;

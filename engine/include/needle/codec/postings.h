@@ -197,6 +197,13 @@ class SegmentPostings {
   // Absolute positions of the current doc (opt == kPosition; empty otherwise). Decodes only the
   // position blocks holding this doc's positions.
   void positions(std::vector<uint32_t>& out) const;
+  // The same into out[0..term_freq()); returns their number (term_freq(); 0 without positions).
+  uint32_t positions(uint32_t* out) const;
+  // Keeps, of the increasing values c[0..n), those v for which v + add is a position of the
+  // current doc, in order at the front of c; returns how many. With first_only, returns 1 as
+  // soon as one is found (c is then unspecified). Decodes the doc's positions only as far as the
+  // last value needs.
+  uint32_t filter_positions(uint32_t* c, uint32_t n, uint64_t add, bool first_only) const;
   uint32_t doc_freq() const { return doc_freq_; }
   IndexRecordOption record_option() const { return opt_; }
 
@@ -266,6 +273,7 @@ class SegmentPostings {
   void decode_tfs() const;
   void end();
   void load_positions_subblock(uint64_t sub) const;
+  uint64_t first_position_index(uint32_t tf) const;  // of the current doc, range-checked
   void decode_impacts(uint64_t off, uint32_t len) const;
   [[noreturn]] void corrupt(const char* detail) const;
 
@@ -308,7 +316,7 @@ class SegmentPostings {
   // Lazily decoded positions.
   mutable uint32_t pfx_doc_ = 0;      // tf prefix cache: positions before doc pfx_doc_ of block
   mutable uint64_t pfx_sum_ = 0;
-  mutable uint64_t psub_ = UINT64_MAX;  // number of the position sub-block in pos_buf_
+  mutable uint64_t psub_ = UINT64_MAX;  // number of the position sub-block in pos_buf_ (running sums)
   mutable uint64_t psub_byte_ = 0;      // its byte offset
   mutable uint64_t psub_next_byte_ = 0; // byte offset just after it
   mutable uint32_t pos_buf_[bitpacking::kBlockSize];

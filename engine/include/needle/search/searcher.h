@@ -14,6 +14,9 @@
 namespace needle {
 
 class Split;
+namespace search {
+struct Bm25Tables;
+}
 
 struct Bm25Params {
   float k1 = 1.2f;
@@ -57,6 +60,7 @@ class Searcher {
   Schema schema_;
   std::shared_ptr<const AnalyzerRegistry> analyzers_;
   Bm25Params params_;
+  std::shared_ptr<const search::Bm25Tables> bm25_tables_;  // for params_, computed once
   std::shared_ptr<const void> keep_alive_;
 };
 
