@@ -319,13 +319,16 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
       while (c.postings.doc() < w_end) {
         auto docs = c.postings.block_docs();
         auto tfs = c.postings.block_term_freqs();
-        size_t j = 0;
-        for (; j < docs.size() && docs[j] < w_end; ++j) {
-          check(docs[j]);
-          fn(docs[j] - w0, docs[j], tfs[j]);
-        }
-        if (j < docs.size()) {
-          c.postings.seek(docs[j]);
+        // The docs of the block below w_end: usually all of them. Block docs never decrease
+        // (SegmentPostings checks), so they lie in [doc(), docs[m - 1]] and checking the last
+        // one checks them all.
+        const bool whole = docs.back() < w_end;
+        const size_t m = whole ? docs.size()
+                               : static_cast<size_t>(std::lower_bound(docs.begin(), docs.end(), w_end) - docs.begin());
+        check(docs[m - 1]);
+        for (size_t j = 0; j < m; ++j) fn(docs[j] - w0, docs[j], tfs[j]);
+        if (!whole) {
+          c.postings.seek(docs[m]);
           break;
         }
         c.postings.next_block();
