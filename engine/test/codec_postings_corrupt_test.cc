@@ -51,6 +51,10 @@ void exercise(const Bytes& post, const Bytes& pos, const TermInfo& ti, IndexReco
       ASSERT_LT(++n, 10'000'000u) << "advance does not terminate";
       if (n % 3 == 0) (void)sp.term_freq();
       if (n % 5 == 0) sp.positions(buf);
+      if (n % 7 == 0) {
+        uint32_t c[3] = {0, 5, 9};
+        (void)sp.filter_positions(c, 3, n % 3, n % 2 == 0);
+      }
       if (n % 64 == 0) {
         sp.shallow_seek(sp.doc() + 1000);
         (void)sp.block_last_doc();
@@ -58,6 +62,17 @@ void exercise(const Bytes& post, const Bytes& pos, const TermInfo& ti, IndexReco
         (void)sp.block_min_fieldnorm_id();
       }
       sp.advance();
+    }
+  }
+  {
+    // What bulk readers rely on: a block's docs never decrease, even in damaged data.
+    SegmentPostings sp(post, pos, ti, opt);
+    uint64_t n = 0;
+    while (sp.doc() != kTerminated) {
+      ASSERT_LT(++n, 10'000'000u) << "next_block does not terminate";
+      auto docs = sp.block_docs();
+      for (size_t j = 1; j < docs.size(); ++j) ASSERT_LE(docs[j - 1], docs[j]) << "block docs decrease";
+      sp.next_block();
     }
   }
   {

@@ -807,5 +807,41 @@ TEST(Postings, StoredTermInfoOverflowIsCorrupt) {
   }
 }
 
+// A block whose 32-bit deltas wrap around (and still end on its skip entry's doc) is rejected,
+// so bulk readers can rely on a block's docs never decreasing.
+TEST(PostingsCorrupt, BlockDocsThatWrapAreRejected) {
+  std::vector<uint8_t> post_bytes, pos_bytes;
+  ByteWriter post(&post_bytes), pos(&pos_bytes);
+  PostingsSerializer ser(IndexRecordOption::kBasic, &post, &pos);
+  ser.new_term();
+  // docs 0..126 and 2^30 + 2^29: the block's widest delta needs 31 bits
+  const uint32_t last = (1u << 30) + (1u << 29);
+  for (uint32_t d = 0; d < 127; ++d) ser.write_doc(d, 1, {}, 0);
+  ser.write_doc(last, 1, {}, 0);
+  ser.write_doc(last + 1, 1, {}, 0);  // a tail, so the block is a full one
+  TermInfo ti = ser.close_term();
+  // Rewrite the deltas: 0, 0x7FFFFFFF, 0x7FFFFFFF, 2 (wraps to 0), then 1s up to the last doc.
+  std::vector<uint32_t> deltas(128, 1);
+  deltas[0] = 0;
+  deltas[1] = 0x7FFFFFFF;
+  deltas[2] = 0x7FFFFFFF;
+  deltas[3] = 2;
+  uint32_t sum = 0;
+  for (uint32_t i = 0; i < 127; ++i) sum += deltas[i];
+  deltas[127] = last - sum;  // ends on the skip entry's doc
+  ASSERT_LT(deltas[127], 0x80000000u);
+  // The packed block is the 16 * 31 bytes before the tail's vint (1 byte).
+  const size_t block_end = post_bytes.size() - 1;
+  const size_t block_start = block_end - 16 * 31;
+  bitpacking::pack(deltas.data(), 31, post_bytes.data() + block_start);
+  try {
+    SegmentPostings sp(Bytes::from_vector(post_bytes), Bytes(), ti, IndexRecordOption::kBasic);
+    FAIL() << "opened a block whose doc ids wrap around, first doc " << sp.doc();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+    EXPECT_NE(std::string(e.what()).find("wrap around"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace needle

@@ -870,7 +870,8 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
   qo.default_fields.push_back("body");
   for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee", "\"aa bb\"",
                            "\"aa aa\"", "\"bb aa cc\"", "\"ee ff\"", "\"aa bb aa\"", "+\"aa bb\" +cc", "+aa bb", "+ee aa ff",
-                           "+ff^2 aa", "aa^3 bb cc dd ee ff"}) {
+                           "+ff^2 aa", "aa^3 bb cc dd ee ff", "+aa -bb", "+cc -ff -ee", "+bb cc -dd",
+                           "+ff -aa"}) {
     QueryPtr q = searcher.parse(text, qo);
     std::vector<float> all;
     searcher.for_each(*q, [&](const Hit& h) { all.push_back(h.score); });

@@ -578,6 +578,13 @@ void SegmentPostings::load_block(const Cursor& c) {
   const size_t size = packed_size(c.doc_bits) + packed_size(c.tf_bits);
   if (c.offset > len_ || size > len_ - c.offset) corrupt("block past the end");
   bitpacking::unpack_delta(p_ + c.offset, c.base, c.doc_bits, docs_);
+  // 128 deltas below 2^24 add up to less than 2^31: the running sums cannot wrap, so the docs
+  // never decrease. Wider deltas (only for doc ids far apart) are checked.
+  if (c.doc_bits > 24) {
+    for (uint32_t i = 1; i < kBlockSize; ++i) {
+      if (docs_[i] < docs_[i - 1]) corrupt("block doc ids wrap around");
+    }
+  }
   if (docs_[kBlockSize - 1] != c.last_doc) corrupt("block does not end on its skip entry's doc");
   if (c.blk == 0 ? docs_[0] != c.base : docs_[0] <= c.base) corrupt("block doc ids out of order");
   dec_ = c;

@@ -577,7 +577,7 @@ class PhraseScorer final : public Scorer {
 // An exact phrase (slop 0, no prefix slot): one cursor per distinct term, the documents that
 // hold every term found by leapfrogging them (rarest first), then confirmed on positions.
 // matches() only asks whether the phrase occurs (it stops at the first occurrence); score()
-// counts the occurrences, from the positions matches() decoded.
+// counts the occurrences, and matches_scored() does both in one pass.
 class ExactPhraseScorer final : public Scorer {
  public:
   struct SlotRef {
@@ -592,22 +592,23 @@ class ExactPhraseScorer final : public Scorer {
     std::stable_sort(order.begin(), order.end(),
                      [&](uint32_t a, uint32_t b) { return terms[a].doc_freq() < terms[b].doc_freq(); });
     std::vector<uint32_t> where(terms.size());
+    terms_.reserve(terms.size());
     for (uint32_t i = 0; i < order.size(); ++i) {
-      terms_.push_back(Term{std::move(terms[order[i]]), {}, kTerminated});
+      terms_.push_back(std::move(terms[order[i]]));
       where[order[i]] = i;
     }
     for (auto& s : slots_) s.term = where[s.term];
     by_tf_.resize(slots_.size());
-    doc_ = align(terms_[0].p.doc());
+    doc_ = align(terms_[0].doc());
   }
   uint32_t doc() const override { return doc_; }
   uint32_t advance() override {
     if (doc_ == kTerminated) return doc_;
-    return doc_ = align(terms_[0].p.advance());
+    return doc_ = align(terms_[0].advance());
   }
   uint32_t seek(uint32_t t) override {
     if (doc_ == kTerminated || t <= doc_) return doc_;
-    return doc_ = align(terms_[0].p.seek(t));
+    return doc_ = align(terms_[0].seek(t));
   }
   bool exact() const override { return false; }
   bool matches() override {
@@ -640,42 +641,27 @@ class ExactPhraseScorer final : public Scorer {
   // The phrase occurs at most min(tf) times over its terms.
   float max_score() override {
     uint32_t m = UINT32_MAX;
-    for (const auto& t : terms_) m = std::min(m, t.p.term_freq());
+    for (const auto& t : terms_) m = std::min(m, t.term_freq());
     return bm25_.score(doc_, m);
   }
-  uint64_t cost() const override { return terms_[0].p.doc_freq(); }
+  uint64_t cost() const override { return terms_[0].doc_freq(); }
 
  private:
-  struct Term {
-    SegmentPostings p;
-    PosBuf pos;             // its positions at doc `decoded`
-    uint32_t decoded;
-  };
-
   uint32_t align(uint32_t d) {
     const size_t n = terms_.size();
     while (d != kTerminated) {
       uint32_t di = d;
       size_t i = 1;
       for (; i < n; ++i) {
-        SegmentPostings& p = terms_[i].p;
+        SegmentPostings& p = terms_[i];
         di = p.doc() < d ? p.seek(d) : p.doc();
         if (di != d) break;
       }
       if (i == n) return d;
       if (di == kTerminated) return kTerminated;
-      d = terms_[0].p.seek(di);
+      d = terms_[0].seek(di);
     }
     return kTerminated;
-  }
-
-  const PosBuf& positions(uint32_t term) {
-    Term& t = terms_[term];
-    if (t.decoded != doc_) {
-      t.pos.n = t.p.positions(t.pos.reserve(t.p.term_freq()));
-      t.decoded = doc_;
-    }
-    return t.pos;
   }
 
   // Occurrences of the phrase at doc_ (with `any`: 1 as soon as one is found). Candidates are
@@ -685,21 +671,21 @@ class ExactPhraseScorer final : public Scorer {
     const size_t ns = slots_.size();
     // Slots by increasing tf (ties: slot order), an insertion sort: phrases are short.
     for (size_t i = 0; i < ns; ++i) {
-      const std::pair<uint32_t, uint32_t> x(terms_[slots_[i].term].p.term_freq(), static_cast<uint32_t>(i));
+      const std::pair<uint32_t, uint32_t> x(terms_[slots_[i].term].term_freq(), static_cast<uint32_t>(i));
       size_t j = i;
       for (; j > 0 && x < by_tf_[j - 1]; --j) by_tf_[j] = by_tf_[j - 1];
       by_tf_[j] = x;
     }
     {
       const SlotRef& s = slots_[by_tf_[0].second];
-      const PosBuf& pb = positions(s.term);
-      uint32_t* c = cand_.reserve(pb.n);
-      const uint32_t* p = pb.v.data();
+      const SegmentPostings& p = terms_[s.term];
+      uint32_t* c = cand_.reserve(by_tf_[0].first);
+      const uint32_t n = p.positions(c);
       const uint32_t off = s.off;
       uint32_t w = 0;
-      for (uint32_t k = 0; k < pb.n; ++k) {
-        if (p[k] < off) continue;
-        const uint32_t v = p[k] - off;
+      for (uint32_t k = 0; k < n; ++k) {  // in place: w <= k
+        if (c[k] < off) continue;
+        const uint32_t v = c[k] - off;
         if (w == 0 || c[w - 1] != v) c[w++] = v;  // sorted input: drop duplicates
       }
       cand_.n = w;
@@ -707,12 +693,12 @@ class ExactPhraseScorer final : public Scorer {
     for (size_t k = 1; k < ns && cand_.n > 0; ++k) {
       const SlotRef& s = slots_[by_tf_[k].second];
       const bool last = k + 1 == ns;
-      cand_.n = terms_[s.term].p.filter_positions(cand_.v.data(), cand_.n, s.off, any && last);
+      cand_.n = terms_[s.term].filter_positions(cand_.v.data(), cand_.n, s.off, any && last);
     }
     return cand_.n;
   }
 
-  std::vector<Term> terms_;
+  std::vector<SegmentPostings> terms_;  // rarest first
   std::vector<SlotRef> slots_;
   Bm25 bm25_;
   PosBuf cand_;
@@ -832,6 +818,7 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
       }
       if (q.slop == 0 && !q.phrase_prefix) {
         std::vector<SegmentPostings> terms;
+        terms.reserve(q.phrase.size());
         std::vector<ExactPhraseScorer::SlotRef> refs;
         std::vector<const std::string*> seen;
         float idf = 0;

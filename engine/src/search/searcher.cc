@@ -174,19 +174,25 @@ inline uint64_t popcount64(uint64_t x) {
   return (x * 0x0101010101010101ULL) >> 56;
 }
 
-// "+a b c": one required (boosted) term and optional ones, all with positive boosts: sets `req`
-// and returns the optional terms, else leaves `req` null.
-std::vector<std::pair<const Query*, float>> required_and_optional_terms(const Query& q, const Query*& req,
-                                                                        float& req_boost) {
+// "+a b c -d -e": one required (boosted) term, optional ones (positive boosts) and excluded ones:
+// sets `req` (and fills `excluded`) and returns the optional terms, else leaves `req` null.
+std::vector<std::pair<const Query*, float>> required_term_shape(const Query& q, const Query*& req, float& req_boost,
+                                                                std::vector<const Query*>& excluded) {
   std::vector<std::pair<const Query*, float>> out;
   req = nullptr;
+  excluded.clear();
   if (q.kind != Query::Kind::kBoolean || q.clauses.size() < 2) return out;
   const Query* must = nullptr;
   float must_boost = 0;
   for (const auto& [occur, sub] : q.clauses) {
     float boost;
     const Query* t = boosted_term(*sub, boost);
-    if (t == nullptr || boost <= 0 || occur == Occur::kMustNot) return {};
+    if (t == nullptr) return {};
+    if (occur == Occur::kMustNot) {
+      excluded.push_back(t);
+      continue;
+    }
+    if (boost <= 0) return {};
     if (occur == Occur::kMust) {
       if (must != nullptr) return {};
       must = t;
@@ -195,7 +201,7 @@ std::vector<std::pair<const Query*, float>> required_and_optional_terms(const Qu
       out.emplace_back(t, boost);
     }
   }
-  if (must == nullptr || out.empty()) return {};
+  if (must == nullptr) return {};
   req = must;
   req_boost = must_boost;
   return out;
@@ -319,13 +325,16 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
       while (c.postings.doc() < w_end) {
         auto docs = c.postings.block_docs();
         auto tfs = c.postings.block_term_freqs();
-        size_t j = 0;
-        for (; j < docs.size() && docs[j] < w_end; ++j) {
-          check(docs[j]);
-          fn(docs[j] - w0, docs[j], tfs[j]);
-        }
-        if (j < docs.size()) {
-          c.postings.seek(docs[j]);
+        // The docs of the block below w_end: usually all of them. Block docs never decrease
+        // (SegmentPostings checks), so they lie in [doc(), docs[m - 1]] and checking the last
+        // one checks them all.
+        const bool whole = docs.back() < w_end;
+        const size_t m = whole ? docs.size()
+                               : static_cast<size_t>(std::lower_bound(docs.begin(), docs.end(), w_end) - docs.begin());
+        check(docs[m - 1]);
+        for (size_t j = 0; j < m; ++j) fn(docs[j] - w0, docs[j], tfs[j]);
+        if (!whole) {
+          c.postings.seek(docs[m]);
           break;
         }
         c.postings.next_block();
@@ -386,6 +395,94 @@ static uint64_t union_windows(const SegmentReader& seg, uint32_t seg_index, uint
       }
       ess[w] = 0;
     }
+  }
+  return count;
+}
+
+// A required term with excluded ones ("+a -b -c", optional terms too): the required term's docs
+// in order, each one checked against the exclusions only if it is counted or may enter the top k;
+// without a count, blocks whose impacts (plus the optional terms' best) cannot reach the top k
+// are passed over. Returns the live matches when `want_count`.
+static uint64_t required_excluding(const SegmentReader& seg, uint32_t seg_index, uint64_t base,
+                                   const std::pair<const Query*, float>& required,
+                                   const std::vector<std::pair<const Query*, float>>& optional,
+                                   const std::vector<const Query*>& excluded, const search::Stats& stats, TopK& top,
+                                   bool want_count) {
+  auto cursor = [&](const Query* t, float boost) -> std::optional<TermCursor> {
+    std::string key = term_key(t->field, t->term);
+    auto ti = stats.term_info(seg, key);
+    if (!ti) return std::nullopt;
+    search::Bm25 bm(stats.idf(key), boost, t->field, seg, stats);
+    return TermCursor{seg.postings(*ti, seg.schema().field(t->field).options.record), bm, bm.weight};
+  };
+  auto req = cursor(required.first, required.second);
+  if (!req) return 0;
+  std::vector<TermCursor> opt;
+  for (const auto& [t, boost] : optional) {
+    if (auto c = cursor(t, boost)) opt.push_back(std::move(*c));
+  }
+  std::sort(opt.begin(), opt.end(), [](const TermCursor& a, const TermCursor& b) { return a.max_score < b.max_score; });
+  std::vector<float> prefix(opt.size());
+  float sum = 0;
+  for (size_t i = 0; i < opt.size(); ++i) prefix[i] = sum += opt[i].max_score;
+  const float opt_total = sum;
+  std::vector<SegmentPostings> excl;
+  for (const Query* t : excluded) {
+    auto ti = stats.term_info(seg, term_key(t->field, t->term));
+    if (ti) excl.push_back(seg.postings(*ti, seg.schema().field(t->field).options.record));
+  }
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  const bool collect = top.k() > 0;
+  uint64_t count = 0;
+  SegmentPostings& p = req->postings;
+  while (p.doc() != kTerminated) {
+    float t = top.threshold();
+    if (!want_count) {
+      if (!collect || req->max_score + opt_total < t) break;
+      p.shallow_seek(p.doc());
+      if (search::block_upper_bound(req->bm25, p.block_impacts()) + opt_total < t) {
+        p.next_block();
+        continue;
+      }
+    }
+    auto docs = p.block_docs();
+    auto tfs = p.block_term_freqs();
+    if (docs.back() >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(docs.back()));
+    for (size_t j = 0; j < docs.size(); ++j) {
+      const uint32_t d = docs[j];
+      if (deletes && seg.is_deleted(d)) continue;
+      float score = 0;
+      if (!want_count) {
+        score = req->bm25.score(d, tfs[j]);
+        if (score + opt_total < t) continue;
+      }
+      bool out = false;
+      for (auto& e : excl) {
+        if (e.doc() < d) e.seek(d);
+        if (e.doc() == d) {
+          out = true;
+          break;
+        }
+      }
+      if (out) continue;
+      ++count;
+      if (!collect) continue;
+      if (want_count) {
+        score = req->bm25.score(d, tfs[j]);
+        if (score + opt_total < t) continue;
+      }
+      for (size_t i = opt.size(); i-- > 0;) {  // the optional terms, while they can still matter
+        if (score + prefix[i] < t) break;
+        TermCursor& c = opt[i];
+        if (c.postings.doc() < d) c.postings.seek(d);
+        if (c.postings.doc() == d) score += c.bm25.score(d, c.postings.term_freq());
+      }
+      if (score < t) continue;
+      top.offer(Hit{score, seg_index, d, base + d});
+      t = top.threshold();
+    }
+    p.next_block();
   }
   return count;
 }
@@ -533,12 +630,26 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       return result;
     }
   }
-  // One required term and optional ones: its docs, the others looked up while they matter.
-  if (k > 0 && each == nullptr) {
+  // One required term, optional and excluded ones: the required term's docs, the others looked
+  // up while they matter.
+  if (each == nullptr) {
     const Query* req = nullptr;
     float req_boost = 1.0f;
-    auto opt = required_and_optional_terms(q, req, req_boost);
-    if (req != nullptr) {
+    std::vector<const Query*> excluded;
+    auto opt = required_term_shape(q, req, req_boost, excluded);
+    if (req != nullptr && !excluded.empty()) {
+      TopK top(k);
+      const std::pair<const Query*, float> r(req, req_boost);
+      for (size_t s = 0; s < segments_.size(); ++s) {
+        result.count += required_excluding(*segments_[s], static_cast<uint32_t>(s), bases_[s], r, opt, excluded, stats,
+                                           top, want_count);
+      }
+      result.hits = top.take();
+      if (!want_count) result.count = 0;
+      return result;
+    }
+    if (req != nullptr && !opt.empty() && k > 0) {
+      // The count (without the optional terms) is the required term's: count() does not come here.
       if (want_count) result.count = count(q);
       TopK top(k);
       const std::pair<const Query*, float> r(req, req_boost);

@@ -209,6 +209,7 @@ class SegmentPostings {
 
   // Bulk iteration (collectors that take every doc): the current doc and the rest of the decoded
   // block, doc() first; empty when terminated. Valid until the next call that moves the cursor.
+  // The docs never decrease (also in damaged data: a block whose doc ids wrap around is rejected).
   std::span<const uint32_t> block_docs() const {
     if (doc_ == kTerminated) return {};
     return {docs_ + cur_, n_ - cur_};
