@@ -124,6 +124,34 @@ uint32_t expect_tf(const RefDoc& d, IndexRecordOption opt) {
   return opt == IndexRecordOption::kBasic ? 1 : d.tf;
 }
 
+// filter_positions against a set lookup: values v (some from the doc's positions minus `add`,
+// some not) are kept when v + add is a position; with first_only, 1 if any is.
+void check_filter(const SegmentPostings& sp, const RefDoc& d) {
+  std::set<uint64_t> pos(d.positions.begin(), d.positions.end());
+  const uint64_t mix = d.doc * 2654435761u + d.tf;
+  for (uint64_t add : {uint64_t{0}, uint64_t{1}, uint64_t{3}, uint64_t{1} << 32}) {
+    std::set<uint32_t> vals;
+    for (size_t i = 0; i < d.positions.size(); ++i) {
+      const uint64_t x = (mix >> (i % 17)) + i;
+      if (x % 3 == 0 && d.positions[i] >= add) vals.insert(static_cast<uint32_t>(d.positions[i] - add));
+      if (x % 5 == 0) vals.insert(static_cast<uint32_t>(d.positions[i] + x % 7));
+    }
+    vals.insert(static_cast<uint32_t>(mix));
+    std::vector<uint32_t> c(vals.begin(), vals.end()), want;
+    for (uint32_t v : c) {
+      if (pos.count(v + add)) want.push_back(v);
+    }
+    std::vector<uint32_t> got = c;
+    got.resize(sp.filter_positions(got.data(), static_cast<uint32_t>(got.size()), add, false));
+    ASSERT_EQ(got, want) << "doc " << d.doc << " add " << add;
+    std::vector<uint32_t> any = c;
+    ASSERT_EQ(sp.filter_positions(any.data(), static_cast<uint32_t>(any.size()), add, true), want.empty() ? 0u : 1u)
+        << "doc " << d.doc << " add " << add;
+  }
+  uint32_t none = 0;
+  ASSERT_EQ(sp.filter_positions(&none, 0, 0, false), 0u);
+}
+
 void check_doc(const SegmentPostings& sp, const RefDoc& d, IndexRecordOption opt, bool positions,
                std::vector<uint32_t>& buf) {
   ASSERT_EQ(sp.doc(), d.doc);
@@ -132,6 +160,7 @@ void check_doc(const SegmentPostings& sp, const RefDoc& d, IndexRecordOption opt
     sp.positions(buf);
     if (opt == IndexRecordOption::kPosition) {
       ASSERT_EQ(buf, d.positions) << "doc " << d.doc;
+      check_filter(sp, d);
     } else {
       ASSERT_TRUE(buf.empty());
     }
@@ -410,6 +439,27 @@ TEST_P(PostingsRoundTrip, RandomTerms) {
     ASSERT_EQ(back, ti);
   }
   ASSERT_TRUE(tir.done());
+  // And their stored form, chained as in a term dictionary: blocks start at random entries (the
+  // first entry always), and the writer wrote the terms back to back.
+  {
+    ByteWriter sw;
+    std::vector<bool> first(w.infos.size());
+    TermInfo::Chain wc;
+    for (size_t i = 0; i < w.infos.size(); ++i) {
+      first[i] = i == 0 || rng() % 4 == 0;
+      ASSERT_TRUE(w.infos[i].encode_stored(sw, first[i], wc)) << i;
+    }
+    ByteReader sr(sw.span(), "stored terminfos");
+    TermInfo::Chain rc, sc;
+    for (size_t i = 0; i < w.infos.size(); ++i) {
+      const size_t at = sr.pos();
+      ASSERT_EQ(TermInfo::decode_stored(sr, first[i], rc), w.infos[i]) << i;
+      ASSERT_TRUE(TermInfo::skip_stored(sw.data().data() + at, sw.data().data() + sr.pos(), first[i], sc));
+      ASSERT_EQ(sc.postings_end, rc.postings_end);
+      ASSERT_EQ(sc.positions_end, rc.positions_end);
+    }
+    ASSERT_TRUE(sr.done());
+  }
   // Read the terms in random order.
   std::vector<size_t> order(w.terms.size());
   std::iota(order.begin(), order.end(), 0);
@@ -471,6 +521,28 @@ TEST(Postings, SpecExamples) {
   EXPECT_EQ(ea.data(), (std::vector<uint8_t>{0x03, 0x00, 0x09, 0x06, 0x00}));
   EXPECT_EQ(eb.data(),
             (std::vector<uint8_t>{0x01, 0x83, 0x92, 0xf4, 0x01, 0x02, 0x09, 0x03, 0x06}));
+  // Stored in a term dictionary block: `a` first (with the bases), `b` after it; or `b` first.
+  ByteWriter stored;
+  TermInfo::Chain chain;
+  ASSERT_TRUE(a.encode_stored(stored, true, chain));
+  EXPECT_EQ(stored.data(), (std::vector<uint8_t>{0x03, 0x09, 0x06, 0x00, 0x00}));
+  ASSERT_TRUE(b.encode_stored(stored, false, chain));
+  EXPECT_EQ(stored.data(), (std::vector<uint8_t>{0x03, 0x09, 0x06, 0x00, 0x00, 0x01, 0x03, 0x83, 0x92,
+                                                 0xf4, 0x01, 0x02, 0x09}));
+  EXPECT_EQ(chain.postings_end, 9u);
+  EXPECT_EQ(chain.positions_end, 9u);
+  ByteWriter bfirst;
+  TermInfo::Chain after_a{9, 6};
+  ASSERT_TRUE(b.encode_stored(bfirst, true, after_a));
+  EXPECT_EQ(bfirst.data(),
+            (std::vector<uint8_t>{0x01, 0x03, 0x09, 0x06, 0x83, 0x92, 0xf4, 0x01, 0x02, 0x09}));
+  {
+    ByteReader r(stored.span(), "stored");
+    TermInfo::Chain rc{12345, 678};  // ignored by a first entry
+    EXPECT_EQ(TermInfo::decode_stored(r, true, rc), a);
+    EXPECT_EQ(TermInfo::decode_stored(r, false, rc), b);
+    EXPECT_TRUE(r.done());
+  }
   uint32_t in[kBlockSize];
   for (uint32_t i = 0; i < kBlockSize; ++i) in[i] = i & 7;
   uint8_t packed[48];
@@ -649,6 +721,125 @@ TEST(Postings, OffsetsRelativeToWriterStart) {
     ASSERT_EQ(a.postings.size(), b.postings.size());
     EXPECT_TRUE(std::equal(a.postings.data(), a.postings.data() + a.postings.size(),
                            b.postings.data()));
+  }
+}
+
+}  // namespace
+}  // namespace needle
+
+namespace needle {
+namespace {
+
+// A term that does not start where the chain ends cannot follow it; a first entry can.
+TEST(Postings, StoredTermInfoNeedsContiguousRanges) {
+  TermInfo t;
+  t.doc_freq = 5;
+  t.postings_offset = 100;
+  t.postings_len = 20;
+  t.positions_offset = 40;
+  t.positions_len = 7;
+  ByteWriter out;
+  TermInfo::Chain c{100, 41};
+  EXPECT_FALSE(t.encode_stored(out, false, c));  // positions gap
+  EXPECT_EQ(out.size(), 0u);
+  c = {99, 40};
+  EXPECT_FALSE(t.encode_stored(out, false, c));  // postings gap
+  EXPECT_EQ(out.size(), 0u);
+  c = {100, 40};
+  EXPECT_TRUE(t.encode_stored(out, false, c));
+  EXPECT_EQ(c.postings_end, 120u);
+  EXPECT_EQ(c.positions_end, 47u);
+  c = {0, 0};
+  ByteWriter first;
+  EXPECT_TRUE(t.encode_stored(first, true, c));
+  EXPECT_EQ(c.postings_end, 120u);
+  // A singleton without positions moves nothing and needs no offsets: it follows any chain, and
+  // as a first entry stores the chain's ends as the bases.
+  TermInfo s;
+  s.doc_freq = 1;
+  s.single_doc = 7;
+  s.single_tf = 1;
+  c = {5, 6};
+  ByteWriter sw;
+  EXPECT_TRUE(s.encode_stored(sw, true, c));
+  EXPECT_EQ(sw.data(), (std::vector<uint8_t>{0x01, 0x00, 0x05, 0x06, 0x1c}));
+  EXPECT_EQ(c.postings_end, 5u);
+  EXPECT_EQ(c.positions_end, 6u);
+}
+
+// Implicit offsets past 2^64 - 1 are corrupt, on both the decoding and the skipping path.
+TEST(Postings, StoredTermInfoOverflowIsCorrupt) {
+  ByteWriter w;
+  w.vint(5);           // doc_freq
+  w.vint(10);          // postings_len
+  w.vint(0);           // positions_len
+  w.vint(UINT64_MAX - 3);  // postings base
+  w.vint(0);           // positions base
+  ByteReader r(w.span(), "stored");
+  TermInfo::Chain c;
+  try {
+    TermInfo::decode_stored(r, true, c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+  }
+  c = {};
+  EXPECT_FALSE(TermInfo::skip_stored(w.data().data(), w.data().data() + w.size(), true, c));
+  // A later entry whose length runs the chain past 2^64 - 1.
+  ByteWriter l;
+  l.vint(2);
+  l.vint(UINT64_MAX / 2 + 1);
+  l.vint(0);
+  c = {UINT64_MAX / 2 + 1, 0};
+  ByteReader lr(l.span(), "stored");
+  try {
+    TermInfo::decode_stored(lr, false, c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+  }
+  c = {UINT64_MAX / 2 + 1, 0};
+  EXPECT_FALSE(TermInfo::skip_stored(l.data().data(), l.data().data() + l.size(), false, c));
+  // Truncated values fail on the skipping path too.
+  for (size_t n = 0; n < w.size(); ++n) {
+    TermInfo::Chain t;
+    EXPECT_FALSE(TermInfo::skip_stored(w.data().data(), w.data().data() + n, true, t)) << n;
+  }
+}
+
+// A block whose 32-bit deltas wrap around (and still end on its skip entry's doc) is rejected,
+// so bulk readers can rely on a block's docs never decreasing.
+TEST(PostingsCorrupt, BlockDocsThatWrapAreRejected) {
+  std::vector<uint8_t> post_bytes, pos_bytes;
+  ByteWriter post(&post_bytes), pos(&pos_bytes);
+  PostingsSerializer ser(IndexRecordOption::kBasic, &post, &pos);
+  ser.new_term();
+  // docs 0..126 and 2^30 + 2^29: the block's widest delta needs 31 bits
+  const uint32_t last = (1u << 30) + (1u << 29);
+  for (uint32_t d = 0; d < 127; ++d) ser.write_doc(d, 1, {}, 0);
+  ser.write_doc(last, 1, {}, 0);
+  ser.write_doc(last + 1, 1, {}, 0);  // a tail, so the block is a full one
+  TermInfo ti = ser.close_term();
+  // Rewrite the deltas: 0, 0x7FFFFFFF, 0x7FFFFFFF, 2 (wraps to 0), then 1s up to the last doc.
+  std::vector<uint32_t> deltas(128, 1);
+  deltas[0] = 0;
+  deltas[1] = 0x7FFFFFFF;
+  deltas[2] = 0x7FFFFFFF;
+  deltas[3] = 2;
+  uint32_t sum = 0;
+  for (uint32_t i = 0; i < 127; ++i) sum += deltas[i];
+  deltas[127] = last - sum;  // ends on the skip entry's doc
+  ASSERT_LT(deltas[127], 0x80000000u);
+  // The packed block is the 16 * 31 bytes before the tail's vint (1 byte).
+  const size_t block_end = post_bytes.size() - 1;
+  const size_t block_start = block_end - 16 * 31;
+  bitpacking::pack(deltas.data(), 31, post_bytes.data() + block_start);
+  try {
+    SegmentPostings sp(Bytes::from_vector(post_bytes), Bytes(), ti, IndexRecordOption::kBasic);
+    FAIL() << "opened a block whose doc ids wrap around, first doc " << sp.doc();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+    EXPECT_NE(std::string(e.what()).find("wrap around"), std::string::npos) << e.what();
   }
 }
 

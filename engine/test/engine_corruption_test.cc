@@ -6,7 +6,9 @@
 #include <set>
 
 #include "engine_test_util.h"
+#include "needle/codec/postings.h"
 #include "needle/search/searcher.h"
+#include "needle/termdict/termdict.h"
 
 namespace needle {
 namespace {
@@ -129,6 +131,125 @@ TEST_F(Corruption, TruncationIsDetected) {
 }
 
 TEST_F(Corruption, GoodSplitStillAnswers) { EXPECT_EQ(exercise(good_, false), baseline_); }
+
+// The chain of a segment's term dictionary, as docs/format/postings.md "TermInfo" describes it
+// (values handed out in the standalone form, stored chained).
+class SpecTermInfoChain final : public ValueChain {
+ public:
+  bool encode(std::span<const uint8_t> value, bool first, State& state, ByteWriter& out) const override {
+    ByteReader r(value, "standalone");
+    TermInfo ti = TermInfo::decode(r);
+    TermInfo::Chain c{state.a, state.b};
+    if (!ti.encode_stored(out, first, c)) return false;
+    state = State{c.postings_end, c.positions_end};
+    return true;
+  }
+  void decode(std::span<const uint8_t> stored, bool first, State& state,
+              std::vector<uint8_t>* out) const override {
+    ByteReader r(stored, "stored");
+    TermInfo::Chain c{state.a, state.b};
+    TermInfo ti = TermInfo::decode_stored(r, first, c);
+    state = State{c.postings_end, c.positions_end};
+    if (out != nullptr) {
+      out->clear();
+      ByteWriter w(out);
+      ti.encode(w);
+    }
+  }
+};
+
+// A term dictionary whose implicit offsets do not add up (a length changed, so every later term of
+// the block points elsewhere) is reported as corrupt when the ranges leave the bodies, and never
+// crashes when they stay inside them. The dictionary is rewritten whole (valid checksum), so only
+// the postings readers can notice.
+TEST(ImplicitOffsets, InconsistentChainsAreCaught) {
+  Schema schema = Schema::from_json(kSchema);
+  std::shared_ptr<Directory> dir = new_ram_directory();
+  auto w = IndexWriter::create(dir, schema);
+  DocumentParser parser(schema);
+  for (const auto& d : sample_docs(600)) w->add_document(parser.parse(d));
+  w->commit();
+  std::string term_name;
+  for (const auto& n : dir->list()) {
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".term") == 0) {
+      ASSERT_TRUE(term_name.empty()) << "one segment expected";
+      term_name = n;
+    }
+  }
+  ASSERT_FALSE(term_name.empty());
+  const Bytes original = FileSlice(dir->open_read(term_name)).read_all();
+  SpecTermInfoChain chain;
+  // Every term, through the reader a segment uses and through the chain of the spec: the same.
+  std::vector<std::pair<std::string, TermInfo>> terms;
+  {
+    TermDict d = TermDict::open(FileSlice::from_bytes(original, term_name), &chain);
+    TermStream s = d.range(std::nullopt, std::nullopt);
+    while (s.next()) {
+      ByteReader r(s.value(), "value");
+      terms.emplace_back(std::string(s.key()), TermInfo::decode(r));
+    }
+  }
+  ASSERT_GT(terms.size(), 20u);
+  const std::string good_dir_split = [&] {
+    TempDir tmp;
+    write_split(*dir, tmp.file("g.split"));
+    return testing::slurp(tmp.file("g.split"));
+  }();
+  const std::string good_answers = exercise(std::vector<uint8_t>(good_dir_split.begin(), good_dir_split.end()), true);
+  // Rewrites the dictionary as one block with the stored values computed here; `tamper` changes
+  // the lengths of entry `victim`, and the later entries take the offsets the chain gives them.
+  auto rewrite = [&](size_t victim, uint64_t post_delta, uint64_t pos_delta) {
+    TermDictBuilder b(1 << 30);  // no chain: the values given are the stored forms
+    TermInfo::Chain c;
+    for (size_t i = 0; i < terms.size(); ++i) {
+      TermInfo ti = terms[i].second;
+      if (i > 0) {
+        if (ti.doc_freq >= 2) ti.postings_offset = c.postings_end;
+        if (ti.positions_len > 0) ti.positions_offset = c.positions_end;
+      }
+      if (i == victim) {
+        if (ti.doc_freq >= 2) ti.postings_len += post_delta;
+        if (ti.positions_len > 0) ti.positions_len += pos_delta;
+      }
+      ByteWriter v;
+      EXPECT_TRUE(ti.encode_stored(v, i == 0, c));
+      b.insert(terms[i].first, v.span());
+    }
+    dir->write_file(term_name, b.finish());
+    TempDir tmp;
+    write_split(*dir, tmp.file("t.split"));
+    std::string bytes = testing::slurp(tmp.file("t.split"));
+    return std::vector<uint8_t>(bytes.begin(), bytes.end());
+  };
+  // Untampered: the same answers (the one-block layout is as valid as the writer's).
+  EXPECT_EQ(exercise(rewrite(SIZE_MAX, 0, 0), true), good_answers);
+  // The first term with postings runs 2^40 bytes long: every later term is past the bodies.
+  size_t first_with_postings = 0;
+  while (terms[first_with_postings].second.doc_freq < 2) ++first_with_postings;
+  for (auto [post, pos] : {std::pair<uint64_t, uint64_t>{1ull << 40, 0}, {0, 1ull << 40}, {1ull << 40, 1ull << 40}}) {
+    for (bool verify : {false, true}) {
+      try {
+        exercise(rewrite(first_with_postings, post, pos), verify);
+        ADD_FAILURE() << "offsets past the bodies went unnoticed";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kCorrupt) << e.what();
+      }
+    }
+  }
+  // Small shifts keep the ranges inside the bodies: garbage is read, in bounds, or caught.
+  std::mt19937_64 rng(17);
+  int caught = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    size_t victim = rng() % terms.size();
+    try {
+      exercise(rewrite(victim, 1 + rng() % 9, rng() % 9), false);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kCorrupt) << e.what();
+      ++caught;
+    }
+  }
+  EXPECT_GT(caught, 0);
+}
 
 }  // namespace
 }  // namespace needle

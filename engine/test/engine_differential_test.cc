@@ -440,8 +440,46 @@ struct Gen {
     if (coin(0.3)) j += ",\"note\":" + str(text(3));
     if (coin(0.5)) j += ",\"u\":" + std::to_string(pick(30) * 1000000007ull);
     if (coin(0.4)) j += ",\"b\":\"" + std::string(kBlobs[pick(4)]) + "\"";
-    if (coin(0.7)) j += ",\"payload\":" + (coin(0.1) ? std::string(coin() ? "null" : "{}") : coin(0.15) ? "[" + payload() + "," + payload() + "]" : payload());
+    if (coin(0.7)) j += ",\"payload\":" + payload_field();
     return j + "}";
+  }
+  // The payload field of a document: an object, a value of any other kind (whose scalars are
+  // root leaves), or an array of several values, each of any kind; null or [] for none.
+  std::string payload_field() {
+    switch (pick(20)) {
+      case 0: return coin() ? "null" : "[]";
+      case 1: return "{}";
+      case 2:
+      case 3: return "[" + payload() + "," + payload() + "]";
+      case 4:
+      case 5:
+      case 6:
+      case 7: return any_value(0);  // an array here is several values
+      case 8:
+      case 9: return "[" + any_value(0) + "," + any_value(0) + "]";  // several values, arrays included
+      default: return payload();
+    }
+  }
+  // Any JSON value: strings, numbers, booleans, null, objects and arrays of them, nested.
+  std::string any_value(int depth) {
+    auto str = [](const std::string& s) {
+      std::string o;
+      append_json_string(o, s);
+      return o;
+    };
+    switch (pick(depth < 2 ? 9 : 5)) {
+      case 0:
+      case 1: return str(text(3));
+      case 2: return jnum();
+      case 3: return pick(6) == 0 ? "null" : coin() ? "true" : "false";
+      case 4: return depth < 2 && coin(0.3) ? payload() : str(lw());
+      default: {
+        std::string a = "[";
+        size_t n = pick(4);
+        for (size_t i = 0; i < n; ++i) a += (i ? "," : "") + any_value(depth + 1);
+        return a + "]";
+      }
+    }
   }
   // A number as JSON: integers, integral floats (3.0), halves, and a few far outside i64.
   std::string jnum() {
@@ -503,7 +541,7 @@ struct Gen {
     }
   }
   std::string json_leaf() {
-    switch (pick(20)) {
+    switch (pick(24)) {
       case 0: return "payload.user.name:" + lw();
       case 1: return "payload.user.name:\"" + lw() + " " + lw() + "\"";
       case 2: return "payload.tags:\"" + lw() + " " + lw() + "\"~" + std::to_string(1 + pick(3));
@@ -523,7 +561,26 @@ struct Gen {
       case 16: return "payload.tags:" + lw().substr(0, 2) + "?*";
       case 17: return "payload.user.name:[" + lw() + " TO " + lw() + "]";
       case 18: return "payload.user.name:\"" + lw() + " " + lw().substr(0, 2) + "\"*";
-      default: return "payload.tags:" + lw();
+      case 19: return "payload.tags:" + lw();
+      default: return json_root_leaf();
+    }
+  }
+  // Clauses on the json field without a path: its root leaves.
+  std::string json_root_leaf() {
+    switch (pick(14)) {
+      case 0: return "payload:\"" + lw() + " " + lw() + "\"" + (coin(0.3) ? "~" + std::to_string(1 + pick(3)) : "");
+      case 1: return "payload:" + lw().substr(0, 1 + pick(3)) + "*";
+      case 2: return "payload:" + lw().substr(0, 2) + "?*";
+      case 3: return "payload:/" + lw().substr(0, 2) + ".*/";
+      case 4: return "payload:" + lw() + "~1";
+      case 5: return "payload:" + jnum();
+      case 6: return "payload:" + std::string(coin() ? "[" : "{") + bound() + " TO " + bound() + (coin() ? "]" : "}");
+      case 7: return "payload:>" + std::string(coin() ? "=" : "") + std::to_string(static_cast<int>(pick(11)) - 5);
+      case 8: return "payload:" + std::string(coin() ? "true" : "false");
+      case 9: return "payload:[" + lw() + " TO " + lw() + "]";
+      case 10: return "payload:IN [" + lw() + " " + lw() + " 3 true]";
+      case 11: return "payload:\"" + lw() + " " + lw().substr(0, 2) + "\"*";
+      default: return "payload:" + lw();
     }
   }
   std::string leaf() {
@@ -587,12 +644,13 @@ struct Built {
 
 void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int num_queries, bool compare_scores,
                    const std::string& label) {
-  QueryOptions qo;
-  qo.default_fields = {"body", "title"};
-  int nonempty = 0, json_nonempty = 0;
+  int nonempty = 0, json_nonempty = 0, root_nonempty = 0, root_queries = 0;
   for (int qi = 0; qi < num_queries; ++qi) {
+    QueryOptions qo;
+    qo.default_fields = {"body", "title"};
+    if (gen.coin(0.25)) qo.default_fields.push_back("payload");  // bare clauses also search its root leaves
     std::string text = gen.query();
-    SCOPED_TRACE(label + " query: " + text);
+    SCOPED_TRACE(label + " query: " + text + (qo.default_fields.size() == 3 ? " (default fields + payload)" : ""));
     QueryPtr q = searcher.parse(text, qo);
     // the engine's answer, keyed by the stored id
     std::map<uint64_t, float> engine;
@@ -610,6 +668,9 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
     ASSERT_EQ(engine.size(), expected.size()) << to_string(*q, searcher.schema());
     nonempty += !expected.empty();
     json_nonempty += !expected.empty() && text.find("payload") != std::string::npos;
+    const bool root = text.find("payload:") != std::string::npos || qo.default_fields.size() == 3;
+    root_queries += root;
+    root_nonempty += root && !expected.empty();
     for (const auto& [id, s] : expected) {
       auto it = engine.find(id);
       ASSERT_TRUE(it != engine.end()) << "missing id " << id << " for " << to_string(*q, searcher.schema());
@@ -618,7 +679,8 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
       }
     }
     // top-k: scores of the k best equal the reference's k best; each hit's score is its own
-    size_t k = 1 + gen.pick(12);
+    // small k (a heap) and large (a buffer, wider union windows)
+    size_t k = qi % 4 == 3 ? 33 + gen.pick(400) : 1 + gen.pick(12);
     auto top = searcher.top_k_with_count(*q, k);
     ASSERT_EQ(top.count, expected.size());
     ASSERT_EQ(top.hits.size(), std::min(k, expected.size()));
@@ -642,6 +704,59 @@ void check_queries(const Searcher& searcher, const Reference& ref, Gen& gen, int
   }
   EXPECT_GT(nonempty, num_queries / 4) << "too few queries matched anything: the test would prove little";
   EXPECT_GT(json_nonempty, num_queries / 10) << "too few json queries matched anything";
+  EXPECT_GT(root_nonempty, num_queries / 10) << "too few queries on json root leaves matched anything";
+}
+
+// The root leaves of the json field, checked against the reference's terms directly rather than
+// through the built query (the comparison above evaluates the builder's own query, so it cannot
+// see a builder that aims at the wrong terms): `payload:w` finds the documents with a root string
+// token w, `payload:p*` those with a root string token starting with p (never a path's terms,
+// such as user.name for `payload:u*`), `payload:[a TO b]` those with a root number in [a, b].
+void check_root_semantics(const Searcher& searcher, const Reference& ref, Gen& gen, const std::string& label) {
+  const uint16_t fid = searcher.schema().find("payload")->id;
+  auto engine_ids = [&](const std::string& text) {
+    std::set<uint64_t> out;
+    searcher.for_each(*searcher.parse(text), [&](const Hit& h) { out.insert(std::get<uint64_t>(searcher.doc(h).values.at(0).value)); });
+    return out;
+  };
+  auto ref_ids = [&](const std::function<bool(const std::string&)>& match) {
+    std::set<uint64_t> out;
+    for (const auto& d : ref.docs) {
+      if (!d.alive) continue;
+      auto it = d.terms.find(fid);
+      if (it == d.terms.end()) continue;
+      for (const auto& [t, p] : it->second) {
+        if (match(t)) {
+          out.insert(d.id);
+          break;
+        }
+      }
+    }
+    return out;
+  };
+  const std::string root_s = std::string(1, '\0') + "s";
+  int nonempty = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::string w = gen.lw();
+    if (!std::all_of(w.begin(), w.end(), [](char c) { return c >= 'a' && c <= 'z'; })) continue;
+    std::string p = w.substr(0, 1 + gen.pick(3));
+    int lo = static_cast<int>(gen.pick(11)) - 5, hi = lo + static_cast<int>(gen.pick(6));
+    std::string range = "payload:[" + std::to_string(lo) + " TO " + std::to_string(hi) + "]";
+    SCOPED_TRACE(label + " root check: " + w + " / " + p + "* / " + range);
+    auto want_term = ref_ids([&](const std::string& t) { return t == root_s + w; });
+    auto want_prefix = ref_ids([&](const std::string& t) { return t.compare(0, root_s.size() + p.size(), root_s + p) == 0; });
+    auto want_range = ref_ids([&](const std::string& t) {
+      if (t.size() != 10 || t[0] != '\0' || (t[1] != 'i' && t[1] != 'f')) return false;
+      double x = t[1] == 'i' ? static_cast<double>(std::get<int64_t>(decode_term_value(FieldType::kI64, t.substr(2))))
+                             : std::get<double>(decode_term_value(FieldType::kF64, t.substr(2)));
+      return x >= lo && x <= hi;
+    });
+    ASSERT_EQ(engine_ids("payload:" + w), want_term);
+    ASSERT_EQ(engine_ids("payload:" + p + "*"), want_prefix);
+    ASSERT_EQ(engine_ids(range), want_range);
+    nonempty += !want_term.empty() + !want_prefix.empty() + !want_range.empty();
+  }
+  EXPECT_GT(nonempty, 20) << "too few root checks matched anything";
 }
 
 void run_differential(uint64_t seed, size_t num_docs, unsigned threads, bool use_split, bool with_deletes, bool force_merge) {
@@ -713,6 +828,7 @@ void run_differential(uint64_t seed, size_t num_docs, unsigned threads, bool use
   for (const auto& s : meta.segments) deleted_docs_remain |= s.num_deleted > 0;
   std::string label = "seed " + std::to_string(seed) + " segments " + std::to_string(meta.segments.size());
   check_queries(*searcher, ref, gen, 150, !deleted_docs_remain, label);
+  check_root_semantics(*searcher, ref, gen, label);
 }
 
 TEST(Differential, OneThreadManySegments) { run_differential(1, 1500, 1, false, false, false); }
@@ -752,9 +868,12 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
   Searcher searcher(segs, schema, analyzers);
   QueryOptions qo;
   qo.default_fields.push_back("body");
-  for (const char* text : {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee", "+gg +aa",
-                           "+aa +gg +ff", "+aa +bb +cc +dd +ee", "+aa +aa +bb", "+ff +ee^3", "+aa -ff", "+ff -gg -ee",
-                           "+aa +bb -cc", "+aa bb", "+ff aa bb", "+gg ee ff", "+ee +ff aa -gg", "gg ff", "aa ee^2 ff"}) {
+  for (const char* text :
+       {"aa", "ff", "+aa +bb", "+bb +ee", "+aa +cc +ff", "+ee +ff", "aa ff", "cc dd ee", "+gg +aa", "+aa +gg +ff",
+        "+aa +bb +cc +dd +ee", "+aa +aa +bb", "+ff +ee^3", "+aa -ff", "+ff -gg -ee", "+aa +bb -cc", "+aa bb",
+        "+ff aa bb", "+gg ee ff", "+ee +ff aa -gg", "gg ff", "aa ee^2 ff", "\"aa bb\"", "\"aa aa\"", "\"bb aa cc\"",
+        "\"ee ff\"", "\"aa bb aa\"", "+\"aa bb\" +cc", "+ee aa ff", "+ff^2 aa", "aa^3 bb cc dd ee ff", "+aa -bb",
+        "+cc -ff -ee", "+bb cc -dd", "+ff -aa", "aa^0 ff", "(bb cc)^0"}) {
     QueryPtr q = searcher.parse(text, qo);
     std::vector<float> all;
     std::vector<Hit> hits;
@@ -768,7 +887,7 @@ TEST(Differential, SkippingTopKMatchesExhaustive) {
       const float eps = 1e-5f * std::max(1.0f, all[i]);
       return (i == 0 || all[i - 1] - all[i] > eps) && (i + 1 >= all.size() || all[i] - all[i + 1] > eps);
     };
-    for (size_t k : {1, 7, 10, 100, 1000}) {
+    for (size_t k : {1, 7, 10, 100, 300, 1000, 2000}) {
       auto fast = searcher.top_k(*q, k);
       auto counted = searcher.top_k_with_count(*q, k);
       ASSERT_EQ(fast.size(), std::min(k, all.size())) << text;

@@ -94,6 +94,27 @@ TEST(JsonTerm, Layout) {
   EXPECT_LT(json_string_term("a", "zzz"), json_string_term("a0", ""));
 }
 
+TEST(JsonTerm, RootLeavesHaveTheEmptyPath) {
+  EXPECT_EQ(json_string_term("", "fox"), "\0sfox"s);
+  EXPECT_EQ(json_bool_term("", false), "\0b\0"s);
+  EXPECT_EQ(json_number_term("", json_number_from_i64(1)), "\0i\x80\0\0\0\0\0\0\x01"s);
+  EXPECT_EQ(json_term_prefix("", JsonType::kString), "\0s"s);
+  // Every root term sorts before every term of a path (whose first byte is a key byte), and the
+  // root's string prefix does not start any path's term, not even one of a path named "s".
+  EXPECT_LT(json_string_term("", "\xff\xff"), json_string_term("\x01", ""));
+  const std::string root_s = json_term_prefix("", JsonType::kString);
+  for (const std::string& t : {json_string_term("s", "fox"), json_string_term("fox", "x"), json_bool_term("b", true)}) {
+    EXPECT_NE(t.compare(0, root_s.size(), root_s), 0);
+  }
+  const std::string term = json_string_term("", "fox");  // split_json_term returns views into it
+  auto p = split_json_term(term);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->path, "");
+  EXPECT_EQ(p->type, JsonType::kString);
+  EXPECT_EQ(p->value, "fox");
+  EXPECT_EQ(json_term_to_string(json_number_term("", json_number_from_double(2.5))), "=2.5");
+}
+
 TEST(JsonTerm, SplitAndShow) {
   const std::string term = json_string_term("user.name", "alice");
   auto p = split_json_term(term);
@@ -141,6 +162,47 @@ TEST(JsonFlatten, PathsArraysNullsAndDots) {
   EXPECT_TRUE(flat("{}").empty());
 }
 
+TEST(JsonFlatten, RootScalarsAndArraysAreLeavesAtTheEmptyPath) {
+  EXPECT_EQ(show(flat(R"("Red Fox")")), "='Red Fox'");
+  EXPECT_EQ(show(flat("3.0")), "=3");
+  EXPECT_EQ(show(flat("-2.5")), "=-2.5");
+  EXPECT_EQ(show(flat("18446744073709551615")), "=18446744073709551616.0");
+  EXPECT_EQ(show(flat("true")), "=true");
+  EXPECT_EQ(show(flat(R"(["a","b"])")), "='a' ='b'");
+  // Nested arrays flatten at any depth; objects in a root array keep their paths; scalars beside
+  // them are root leaves.
+  EXPECT_EQ(show(flat(R"(["a",["b",[3,[false]]],[]])")), "='a' ='b' =3 =false");
+  EXPECT_EQ(show(flat(R"([{"n":1},"x",[{"m":[true,{"k":"v"}]}],null,2])")), "n=1 ='x' m=true m.k='v' =2");
+  // null, [] and {} give no leaf, wherever they are.
+  for (const char* none : {"null", "[]", "{}", "[null,[],{}]", "[[[]]]", R"({"a":null})"}) {
+    EXPECT_TRUE(flat(none).empty()) << none;
+  }
+  // Key rules still apply inside arrays.
+  EXPECT_EQ(code_of([] { flat(R"([1,{"a..b":1}])"); }), ErrorCode::kDocument);
+  EXPECT_NE(message_of([] { flat(R"([[{"x":{"":1}}]])"); }).find("at path 'x'"), std::string::npos);
+  // Depth counts arrays as it counts objects.
+  std::string deep(kMaxJsonDepth + 2, '[');
+  deep += "1" + std::string(kMaxJsonDepth + 2, ']');
+  EXPECT_NE(message_of([&] { flat(deep); }).find("nested deeper"), std::string::npos);
+  std::string ok(kMaxJsonDepth, '[');
+  ok += "1" + std::string(kMaxJsonDepth, ']');
+  EXPECT_EQ(show(flat(ok)), "=1");
+}
+
+TEST(JsonFlatten, CanonicalFormOfAnyValue) {
+  Schema schema = Schema::from_json(kSchema);
+  JsonFlattener fl;
+  const FieldEntry& f = *schema.find("payload");
+  EXPECT_EQ(fl.canonical(f, R"( [ "a" , 1.50 , [ true ] , { "k" : null } ] )"), R"(["a",1.5,[true],{"k":null}])");
+  EXPECT_EQ(fl.canonical(f, R"( "x" )"), R"("x")");
+  EXPECT_EQ(fl.canonical(f, " 7 "), "7");
+  EXPECT_EQ(fl.canonical(f, "null"), "null");
+  EXPECT_EQ(fl.canonical(f, "[]"), "[]");
+  for (const char* bad : {"", " ", "[1,", "x", R"(["a"] ["b"])", R"([{"a..b":1}])"}) {
+    EXPECT_EQ(code_of([&] { fl.canonical(f, bad); }), ErrorCode::kDocument) << bad;
+  }
+}
+
 TEST(JsonFlatten, ErrorsNameFieldAndPath) {
   for (const char* bad : {R"({"a":{"":1}})", R"({"a..b":1})", R"({".a":1})", R"({"a.":1})"}) {
     std::string msg = message_of([&] { flat(bad); });
@@ -148,9 +210,8 @@ TEST(JsonFlatten, ErrorsNameFieldAndPath) {
     EXPECT_NE(msg.find("empty path segment"), std::string::npos) << bad << ": " << msg;
   }
   EXPECT_NE(message_of([] { flat(R"({"a":{"b":{"x\u0000y":1}}})"); }).find("at path 'a.b'"), std::string::npos);
-  EXPECT_EQ(code_of([] { flat(R"([1])"); }), ErrorCode::kDocument);
-  EXPECT_EQ(code_of([] { flat(R"("x")"); }), ErrorCode::kDocument);
   EXPECT_EQ(code_of([] { flat(R"({"a":)"); }), ErrorCode::kDocument);
+  EXPECT_EQ(code_of([] { flat(""); }), ErrorCode::kDocument);
   std::string long_key(kMaxJsonPathBytes + 1, 'k');
   EXPECT_NE(message_of([&] { flat("{\"" + long_key + "\":1}"); }).find("longer than"), std::string::npos);
   std::string deep;
@@ -175,19 +236,85 @@ TEST(JsonDocument, ParseStoreAndPrint) {
   EXPECT_EQ(stored_to_json(schema, decode_stored(schema, encode_stored(schema, d))), R"({"id":2,"payload":[{"a":1},{"b":2}]})");
   EXPECT_EQ(p.parse(R"({"id":3,"payload":null})").values.size(), 1u);
   // Errors name the field.
-  for (const char* bad : {R"({"payload":1})", R"({"payload":"x"})", R"({"payload":[1]})", R"({"payload":[[{}]]})",
-                          R"({"payload":{"a..b":1}})"}) {
+  for (const char* bad : {R"({"payload":{"a..b":1}})", R"({"payload":[1,{"a..b":1}]})", R"({"payload":[["x",{"":1}]]})"}) {
     std::string msg = message_of([&] { p.parse(bad); });
     EXPECT_NE(msg.find("payload"), std::string::npos) << bad << ": " << msg;
     EXPECT_EQ(code_of([&] { p.parse(bad); }), ErrorCode::kDocument) << bad;
   }
 }
 
+// The JSON values of field `payload` in document `d`.
+std::vector<std::string> payloads(const Document& d) {
+  std::vector<std::string> out;
+  for (const auto& fv : d.values) {
+    if (fv.field == 1) out.push_back(std::get<JsonValue>(fv.value).json);
+  }
+  return out;
+}
+
+TEST(JsonDocument, AnyValueAndArraysOfValues) {
+  Schema schema = Schema::from_json(kSchema);
+  DocumentParser p(schema);
+  using V = std::vector<std::string>;
+  // A value that is not an array is one value; an array is several values, each any JSON value;
+  // null (the field's or an element's) is absent.
+  EXPECT_EQ(payloads(p.parse(R"({"payload":1})")), (V{"1"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":"x y"})")), (V{R"("x y")"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":false})")), (V{"false"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":[1]})")), (V{"1"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":[ ["a", "b"] ]})")), (V{R"(["a","b"])"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":[[{}]]})")), (V{"[{}]"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":[["a",["b"]],"c",null,{"k":1},[],{}]})")),
+            (V{R"(["a",["b"]])", R"("c")", R"({"k":1})", "[]", "{}"}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":[]})")), (V{}));
+  EXPECT_EQ(payloads(p.parse(R"({"payload":[null]})")), (V{}));
+  // Other types still refuse nested arrays.
+  Schema tags = Schema::from_json(R"({"fields":[{"name":"t","type":"string"}]})");
+  DocumentParser tp(tags);
+  EXPECT_EQ(code_of([&] { tp.parse(R"({"t":[["a"]]})"); }), ErrorCode::kDocument);
+}
+
+TEST(JsonDocument, NonObjectValuesRoundTripThroughTheStore) {
+  Schema schema = Schema::from_json(kSchema);
+  DocumentParser p(schema);
+  struct Case {
+    const char* line;
+    const char* printed;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"id":1,"payload":"x"})", R"({"id":1,"payload":"x"})"},
+           {R"({"id":1,"payload":-2.50})", R"({"id":1,"payload":-2.5})"},  // numbers as parsed
+           {R"({"id":1,"payload":true})", R"({"id":1,"payload":true})"},
+           {R"({"id":1,"payload":["a","b"]})", R"({"id":1,"payload":["a","b"]})"},
+           // One value that is an array prints as [value], so that the line parses back to one value.
+           {R"({"id":1,"payload":[["a","b"]]})", R"({"id":1,"payload":[["a","b"]]})"},
+           {R"({"id":1,"payload":[[]]})", R"({"id":1,"payload":[[]]})"},
+           {R"({"id":1,"payload":[[1,[2]],{"k":"v"},3]})", R"({"id":1,"payload":[[1,[2]],{"k":"v"},3]})"},
+           {R"({"id":1,"payload":{}})", R"({"id":1,"payload":{}})"},
+       }) {
+    Document d = p.parse(c.line);
+    Document back = decode_stored(schema, encode_stored(schema, d));
+    EXPECT_EQ(payloads(back), payloads(d)) << c.line;
+    std::string printed = stored_to_json(schema, back);
+    EXPECT_EQ(printed, c.printed);
+    EXPECT_EQ(payloads(p.parse(printed)), payloads(d)) << printed;
+  }
+  // Values made in code (as the Arrow import makes them): one value, whatever the text.
+  Document d;
+  for (const char* v : {"null", R"(["a","b"])", "0", R"("")"}) d.values.push_back(FieldValue{1, JsonValue{v}});
+  EXPECT_EQ(payloads(decode_stored(schema, encode_stored(schema, d))), (std::vector<std::string>{"null", R"(["a","b"])", "0", R"("")"}));
+}
+
 TEST(JsonDocument, CorruptStoredValueIsReported) {
   Schema schema = Schema::from_json(kSchema);
   Document d;
-  d.values.push_back(FieldValue{1, JsonValue{"not an object"}});
+  d.values.push_back(FieldValue{1, JsonValue{""}});
   auto bytes = encode_stored(schema, d);
+  EXPECT_EQ(code_of([&] { decode_stored(schema, bytes); }), ErrorCode::kCorrupt);
+  // A length past the end is caught by the bounds check.
+  d.values[0].value = JsonValue{"[1,2,3]"};
+  bytes = encode_stored(schema, d);
+  bytes.pop_back();
   EXPECT_EQ(code_of([&] { decode_stored(schema, bytes); }), ErrorCode::kCorrupt);
 }
 
@@ -210,8 +337,9 @@ TEST(JsonSchema, OptionsDefaultsAndCanonicalForm) {
   EXPECT_EQ(code_of([] { Schema::from_json(R"({"fields":[{"name":"p","type":"json","colour":1}]})"); }), ErrorCode::kSchema);
 }
 
-TEST(JsonValueText, QueriesNeedAPath) {
+TEST(JsonValueText, AJsonFieldHasNoSingleTermValue) {
   EXPECT_EQ(code_of([] { parse_value_text(FieldType::kJson, "x", "payload"); }), ErrorCode::kQuery);
+  EXPECT_NE(message_of([] { parse_value_text(FieldType::kJson, "x", "payload"); }).find("payload:value"), std::string::npos);
   EXPECT_EQ(code_of([] { encode_term_value(FieldType::kJson, Value(JsonValue{"{}"})); }), ErrorCode::kInternal);
   std::string out;
   append_value_json(out, Value(JsonValue{R"({"a":[1,2]})"}));

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -18,16 +19,47 @@ namespace {
 
 using Map = std::map<std::string, std::vector<uint8_t>>;
 
-std::vector<uint8_t> build(const Map& m, size_t block_size = 4096) {
-  TermDictBuilder b(block_size);
+std::vector<uint8_t> build(const Map& m, size_t block_size = 4096, const ValueChain* chain = nullptr) {
+  TermDictBuilder b(block_size, chain);
   for (const auto& [k, v] : m) b.insert(k, v);
   EXPECT_EQ(b.num_terms(), m.size());
   return b.finish();
 }
 
-TermDict open_bytes(const std::vector<uint8_t>& file, std::string name = "test.tdic") {
-  return TermDict::open(FileSlice::from_bytes(Bytes::copy_of(file), std::move(name)));
+TermDict open_bytes(const std::vector<uint8_t>& file, std::string name = "test.tdic",
+                    const ValueChain* chain = nullptr) {
+  return TermDict::open(FileSlice::from_bytes(Bytes::copy_of(file), std::move(name)), chain);
 }
+
+// A chain for tests: values are 8-byte little-endian numbers, stored as a vint of the number in a
+// block's first entry and of its difference to the previous number after it; a number below the
+// previous one cannot follow it (the builder then starts a block).
+class DeltaChain final : public ValueChain {
+ public:
+  static std::vector<uint8_t> value(uint64_t v) {
+    std::vector<uint8_t> out(8);
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
+    return out;
+  }
+  bool encode(std::span<const uint8_t> value, bool first, State& state, ByteWriter& out) const override {
+    EXPECT_EQ(value.size(), 8u);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(value[i]) << (8 * i);
+    if (!first && v < state.a) return false;
+    out.vint(first ? v : v - state.a);
+    state.a = v;
+    return true;
+  }
+  void decode(std::span<const uint8_t> stored, bool first, State& state,
+              std::vector<uint8_t>* out) const override {
+    ByteReader r(stored, "delta chain");
+    uint64_t d = r.vint();
+    if (!r.done()) r.fail("bytes after the value");
+    if (!first && d > UINT64_MAX - state.a) r.fail("value past 2^64 - 1");
+    state.a = first ? d : state.a + d;
+    if (out != nullptr) *out = value(state.a);
+  }
+};
 
 std::vector<uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
 
@@ -494,6 +526,15 @@ TEST(TermDict, VersionAndKindErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kVersionTooNew);
   }
+  auto older = file;
+  older[8] = 1;  // version 1 values were never chained: rejected
+  older[copy + 8] = 1;
+  try {
+    open_bytes(older);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kVersionTooOld);
+  }
   auto other = file;
   other[copy + 4] = 'X';
   try {
@@ -505,9 +546,10 @@ TEST(TermDict, VersionAndKindErrors) {
 }
 
 // Runs every read operation; corrupt input must either throw needle::Error or return.
-void exercise(const std::vector<uint8_t>& file, const std::vector<std::string>& keys) {
+void exercise(const std::vector<uint8_t>& file, const std::vector<std::string>& keys,
+              const ValueChain* chain = nullptr) {
   try {
-    TermDict d = open_bytes(file);
+    TermDict d = open_bytes(file, "test.tdic", chain);
     std::vector<uint8_t> v;
     for (size_t i = 0; i < keys.size(); i += 7) {
       try {
@@ -588,6 +630,131 @@ TEST(TermDict, CorruptionNeverReadsOutOfBounds) {
     auto bad = sfile;
     bad[i] ^= 0x40;
     exercise(bad, keys);
+  }
+}
+
+}  // namespace
+}  // namespace needle
+
+namespace needle {
+namespace {
+
+// The worked example of docs/format/termdict.md, byte for byte.
+TEST(TermDict, SpecExample) {
+  Map m{{"apple", {0x01}}, {"apply", {0x02}}, {"banana", {}}};
+  auto file = build(m, 16);
+  const std::vector<uint8_t> want = {
+      0x4e, 0x44, 0x4c, 0x46, 0x54, 0x44, 0x49, 0x43, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x05, 0x61, 0x70, 0x70, 0x6c, 0x65, 0x01, 0x01,
+      0x04, 0x01, 0x79, 0x01, 0x02,
+      0x00, 0x06, 0x62, 0x61, 0x6e, 0x61, 0x6e, 0x61, 0x00,
+      0x00, 0x01, 0x62, 0x0e, 0x02,
+      0x01, 0x05, 0x61, 0x6e, 0x61, 0x6e, 0x61, 0x09, 0x01,
+      0x4e, 0x44, 0x4c, 0x46, 0x54, 0x44, 0x49, 0x43, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x27, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x0e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x02, 0x00, 0x00, 0x00,
+      0x54, 0x44, 0x54, 0x52,
+      0x55, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  ASSERT_EQ(file.size(), want.size() + 12);
+  EXPECT_EQ(std::vector<uint8_t>(file.begin(), file.begin() + static_cast<ptrdiff_t>(want.size())), want);
+  std::string sum;
+  for (size_t i = want.size(); i < want.size() + 8; ++i) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%02x ", file[i]);
+    sum += buf;
+  }
+  // The checksum as docs/format/termdict.md prints it.
+  EXPECT_EQ(sum, "59 88 b6 9d 8f 02 b9 87 ");
+  EXPECT_EQ(std::vector<uint8_t>(file.end() - 4, file.end()), (std::vector<uint8_t>{0x4e, 0x44, 0x4c, 0x45}));
+}
+
+// Chained values: every read path hands out the values as inserted, a value the chain cannot
+// follow starts a block, and each block decodes on its own.
+TEST(TermDict, ChainedValues) {
+  DeltaChain chain;
+  std::mt19937_64 rng(41);
+  Map m;
+  uint64_t v = 1000;
+  size_t drops = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string k(1 + rng() % 12, 'a');
+    for (auto& c : k) c = static_cast<char>('a' + rng() % 6);
+    m[k] = {};
+  }
+  for (auto& [k, val] : m) {
+    if (rng() % 50 == 0) {
+      v -= 1 + rng() % 500;  // the chain cannot follow: a new block
+      ++drops;
+    } else {
+      v += rng() % (rng() % 8 == 0 ? 1000000 : 300);
+    }
+    val = DeltaChain::value(v);
+  }
+  ASSERT_GT(drops, 20u);
+  for (size_t block_size : {16, 200, 1024, 1 << 20}) {
+    SCOPED_TRACE("block size " + std::to_string(block_size));
+    auto file = build(m, block_size, &chain);
+    auto plain = build(m, block_size);
+    EXPECT_LT(file.size(), plain.size());
+    TermDict d = open_bytes(file, "chained.tdic", &chain);
+    EXPECT_EQ(d.num_terms(), m.size());
+    if (block_size == (1 << 20)) {
+      EXPECT_EQ(d.num_blocks(), 1 + drops);
+    }
+    check_all_gets(d, m);
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(drain(d.range(std::nullopt, std::nullopt)), expected_range(m, std::nullopt, std::nullopt));
+    for (int t = 0; t < 40; ++t) {
+      TermBound lo{random_key(rng, 4, 6), rng() % 2 == 0};
+      TermBound hi{random_key(rng, 4, 6), rng() % 2 == 0};
+      if (hi.key < lo.key) std::swap(lo, hi);
+      ASSERT_EQ(drain(d.range(lo, hi)), expected_range(m, lo, hi));
+    }
+    // Automaton search skips entries without handing them out: the chain still follows them.
+    auto regex = drain(d.search(make_regex_automaton("[a-c]*e[a-f]*"), ""));
+    std::vector<Entry> want;
+    uint64_t ord = 0;
+    for (const auto& [k, val] : m) {
+      size_t i = 0;
+      while (i < k.size() && k[i] >= 'a' && k[i] <= 'c') ++i;
+      if (i < k.size() && k[i] == 'e') want.push_back({k, val, ord});
+      ++ord;
+    }
+    EXPECT_GT(want.size(), 10u);
+    EXPECT_EQ(regex, want);
+    auto last = d.last_key("c");
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(*last, std::prev(m.lower_bound("d"))->first);
+    auto pre = drain(d.prefix("bd"));
+    EXPECT_EQ(pre, expected_range(m, TermBound{"bd", true}, TermBound{"be", false}));
+    // The file opened without the chain shows the stored forms: vints, not 8-byte values.
+    TermDict raw = open_bytes(file);
+    std::vector<uint8_t> stored;
+    ASSERT_TRUE(raw.get(m.begin()->first, stored));
+    EXPECT_LT(stored.size(), 8u);
+  }
+}
+
+TEST(TermDict, ChainedCorruptionNeverReadsOutOfBounds) {
+  DeltaChain chain;
+  std::mt19937_64 rng(43);
+  Map m;
+  std::vector<std::string> keys;
+  uint64_t v = 0;
+  for (int i = 0; i < 2000; ++i) m["k" + std::to_string(rng() % 100000)] = {};
+  for (auto& [k, val] : m) {
+    v += rng() % 1000;
+    val = DeltaChain::value(v);
+    keys.push_back(k);
+  }
+  auto file = build(m, 256, &chain);
+  for (int iter = 0; iter < 800; ++iter) {
+    auto bad = file;
+    size_t at = 16 + rng() % (bad.size() - 16);
+    bad[at] ^= static_cast<uint8_t>(1 + rng() % 255);
+    exercise(bad, keys, &chain);
   }
 }
 

@@ -182,7 +182,7 @@ bool accepts(FieldType ft, const ArrowType& t) {
              t.kind == Kind::kInt || is_utf8(t);
     case FieldType::kBytes: return is_binary(t);
     case FieldType::kIp: return is_utf8(t) || is_binary(t);
-    case FieldType::kJson: return is_utf8(t);  // JSON text of one object a row
+    case FieldType::kJson: return is_utf8(t);  // JSON text of one value (any JSON value) a cell
   }
   return false;
 }
@@ -415,9 +415,14 @@ struct Column {
       }
       case FieldType::kJson: {
         std::string_view s = bytes_at(j, row);
+        // Kept as written (number text included: a 38-digit decimal stays exact), after the
+        // same checks as any json value.
         thread_local JsonFlattener flattener;
+        thread_local std::vector<JsonLeaf> leaves;
         try {
-          return JsonValue{flattener.canonical(*field, s)};
+          leaves.clear();
+          flattener.flatten(*field, s, leaves);
+          return JsonValue{std::string(s)};
         } catch (const Error& e) {
           fail(row, e.what());
         }

@@ -154,6 +154,81 @@ TermInfo TermInfo::decode(ByteReader& in) {
   return ti;
 }
 
+namespace {
+
+// Reads the lengths (and bases) of a stored TermInfo, sets its offsets from `chain` and moves the
+// chain past it. Leaves `in` at the singleton fields (doc_freq == 1).
+void read_stored_ranges(ByteReader& in, bool first, TermInfo::Chain& chain, TermInfo& ti) {
+  ti.doc_freq = in.vint32();
+  if (ti.doc_freq >= 2) ti.postings_len = in.vint();
+  ti.positions_len = in.vint();
+  if (first) {
+    chain.postings_end = in.vint();
+    chain.positions_end = in.vint();
+  }
+  if (ti.postings_len > UINT64_MAX - chain.postings_end ||
+      ti.positions_len > UINT64_MAX - chain.positions_end) {
+    in.fail("term info: range end past 2^64 - 1");
+  }
+  if (ti.doc_freq >= 2) ti.postings_offset = chain.postings_end;
+  if (ti.positions_len > 0) ti.positions_offset = chain.positions_end;
+  chain.postings_end += ti.postings_len;
+  chain.positions_end += ti.positions_len;
+}
+
+}  // namespace
+
+bool TermInfo::encode_stored(ByteWriter& out, bool first, Chain& chain) const {
+  const uint64_t post_len = doc_freq >= 2 ? postings_len : 0;
+  const uint64_t post_start = doc_freq >= 2 ? postings_offset : chain.postings_end;
+  const uint64_t pos_start = positions_len > 0 ? positions_offset : chain.positions_end;
+  if (!first && (post_start != chain.postings_end || pos_start != chain.positions_end)) return false;
+  out.vint(doc_freq);
+  if (doc_freq >= 2) out.vint(post_len);
+  out.vint(positions_len);
+  if (first) {
+    out.vint(post_start);
+    out.vint(pos_start);
+  }
+  if (doc_freq == 1) {
+    const uint64_t flags = (single_tf != 1 ? 1u : 0u) | (single_fieldnorm_id != 0 ? 2u : 0u);
+    out.vint((static_cast<uint64_t>(single_doc) << 2) | flags);
+    if (flags & 1) out.vint(single_tf);
+    if (flags & 2) out.u8(single_fieldnorm_id);
+  }
+  chain.postings_end = post_start + post_len;
+  chain.positions_end = pos_start + positions_len;
+  return true;
+}
+
+TermInfo TermInfo::decode_stored(ByteReader& in, bool first, Chain& chain) {
+  TermInfo ti;
+  read_stored_ranges(in, first, chain, ti);
+  if (ti.doc_freq == 1) {
+    const uint64_t v = in.vint();
+    if ((v >> 2) > UINT32_MAX) in.fail("term info: single doc id out of range");
+    ti.single_doc = static_cast<uint32_t>(v >> 2);
+    ti.single_tf = 1;
+    if (v & 1) {
+      ti.single_tf = in.vint32();
+      if (ti.single_tf == 0) in.fail("term info: term frequency 0");
+    }
+    if (v & 2) ti.single_fieldnorm_id = in.u8();
+  }
+  return ti;
+}
+
+TermInfo::Vint TermInfo::next_vint_slow(const uint8_t* p, const uint8_t* end) noexcept {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p >= end) return {nullptr, 0};
+    const uint8_t b = *p++;
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return {p, v};
+  }
+  return {nullptr, 0};
+}
+
 // ------------------------------------------------------------------------------------------------
 // PostingsSerializer
 
@@ -506,6 +581,13 @@ void SegmentPostings::load_block(const Cursor& c) {
   const size_t size = packed_size(c.doc_bits) + packed_size(c.tf_bits);
   if (c.offset > len_ || size > len_ - c.offset) corrupt("block past the end");
   bitpacking::unpack_delta(p_ + c.offset, c.base, c.doc_bits, docs_);
+  // 128 deltas below 2^24 add up to less than 2^31: the running sums cannot wrap, so the docs
+  // never decrease. Wider deltas (only for doc ids far apart) are checked.
+  if (c.doc_bits > 24) {
+    for (uint32_t i = 1; i < kBlockSize; ++i) {
+      if (docs_[i] < docs_[i - 1]) corrupt("block doc ids wrap around");
+    }
+  }
   if (docs_[kBlockSize - 1] != c.last_doc) corrupt("block does not end on its skip entry's doc");
   if (c.blk == 0 ? docs_[0] != c.base : docs_[0] <= c.base) corrupt("block doc ids out of order");
   dec_ = c;
@@ -611,18 +693,14 @@ uint32_t SegmentPostings::seek_slow(uint32_t target) {
 #endif
     if (below < kSeekWindow) {
       i += below;
-      if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks
     } else {
-      // Further on: a branchless binary search over the block (docs_[n_ - 1] >= target, the
-      // slots past n_ hold kTerminated), as for a newly loaded block; never backwards, and
-      // forward to a doc >= target (corrupt, out-of-order blocks only).
-      uint32_t j = 0;
+      // Further on: a branchless binary search over the block, as for a newly loaded block
+      // (docs_[n_ - 1] >= target, the slots past n_ hold kTerminated and the docs never decrease,
+      // so it lands on the first doc >= target, past the window).
+      i = 0;
       for (uint32_t half = kBlockSize / 2; half > 0; half >>= 1) {
-        j += docs_[j + half - 1] < target ? half : 0;
+        i += docs_[i + half - 1] < target ? half : 0;
       }
-      i = std::max(j, i + kSeekWindow);
-      if (i >= n_) i = n_ - 1;
-      while (docs_[i] < target && i + 1 < n_) ++i;
     }
   } else {
     // Not in the decoded block: find the block through the skip entries.
@@ -648,14 +726,13 @@ uint32_t SegmentPostings::seek_slow(uint32_t target) {
       return kTerminated;
     }
     if (skip_.blk < dec_.blk) skip_ = dec_;
-    // Branchless binary search over the whole block: docs_[n_-1] >= target and the slots past
-    // n_ hold kTerminated, so the first slot >= target is within [0, n_).
+    // Branchless binary search over the whole block: docs_[n_-1] >= target, the slots past n_
+    // hold kTerminated and the docs never decrease (load_block, decode_tail), so the first slot
+    // >= target is within [0, n_).
     i = 0;
     for (uint32_t half = kBlockSize / 2; half > 0; half >>= 1) {
       i += docs_[i + half - 1] < target ? half : 0;
     }
-    if (i >= n_) i = n_ - 1;  // only for out-of-order (corrupt) blocks
-    while (docs_[i] < target && i + 1 < n_) ++i;
   }
   cur_ = i;
   doc_ = docs_[i];
@@ -779,6 +856,9 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
   while (num < sub) {
     if (num >= packed_subs) throw_corrupt(kPosWhat, "sub-block past the packed ones");
     if (byte >= pos_len_) throw_corrupt(kPosWhat, "sub-block header past the end");
+    // A chain of dependent loads, one per sub-block (a cache miss each for common terms, whose
+    // docs' positions span many sub-blocks): fetch ahead of it.
+    if (pos_len_ - byte > 1024) __builtin_prefetch(pp_ + byte + 1024);
     const uint8_t bits = pp_[byte];
     if (bits > bitpacking::kMaxBits) throw_corrupt(kPosWhat, "bit width > 32");
     const uint64_t size = 1 + packed_size(bits);
@@ -786,6 +866,8 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
     byte += size;
     ++num;
   }
+  // pos_buf_ receives the running sums of the sub-block's deltas (mod 2^32): one SIMD pass, and
+  // a doc's positions are then differences of two entries.
   uint64_t next;
   if (sub < packed_subs) {
     if (byte >= pos_len_) throw_corrupt(kPosWhat, "sub-block header past the end");
@@ -793,17 +875,19 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
     if (bits > bitpacking::kMaxBits) throw_corrupt(kPosWhat, "bit width > 32");
     const uint64_t size = 1 + packed_size(bits);
     if (size > pos_len_ - byte) throw_corrupt(kPosWhat, "sub-block past the end");
-    bitpacking::unpack(pp_ + byte + 1, bits, pos_buf_);
+    bitpacking::unpack_delta(pp_ + byte + 1, 0, bits, pos_buf_);
     next = byte + size;
   } else {
     if (byte > pos_len_) throw_corrupt(kPosWhat, "tail past the end");
     const uint8_t* p = pp_ + byte;
     const uint8_t* const e = pp_ + pos_len_;
     const uint32_t count = static_cast<uint32_t>(num_positions_ % kBlockSize);
+    uint32_t acc = 0;
     for (uint32_t i = 0; i < count; ++i) {
       const uint64_t v = read_vint(p, e, kPosWhat);
       if (v > UINT32_MAX) throw_corrupt(kPosWhat, "position delta out of range");
-      pos_buf_[i] = static_cast<uint32_t>(v);
+      acc += static_cast<uint32_t>(v);
+      pos_buf_[i] = acc;
     }
     next = static_cast<uint64_t>(p - pp_);
   }
@@ -812,25 +896,98 @@ void SegmentPostings::load_positions_subblock(uint64_t sub) const {
   psub_next_byte_ = next;
 }
 
-void SegmentPostings::positions(std::vector<uint32_t>& out) const {
-  out.clear();
-  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) return;
-  if (!tf_ready_) decode_tfs();
-  const uint32_t tf = tfs_[cur_];
+uint64_t SegmentPostings::first_position_index(uint32_t tf) const {
   if (cur_ < pfx_doc_) {
     pfx_doc_ = 0;
     pfx_sum_ = 0;
   }
-  while (pfx_doc_ < cur_) pfx_sum_ += tfs_[pfx_doc_++];
+  uint64_t sum = 0;  // a plain loop the compiler vectorizes
+  for (uint32_t i = pfx_doc_; i < cur_; ++i) sum += tfs_[i];
+  pfx_sum_ += sum;
+  pfx_doc_ = cur_;
   const uint64_t g = dec_.pos_index + pfx_sum_;
   if (g > num_positions_ || tf > num_positions_ - g) {
     throw_corrupt(kPosWhat, "positions of a doc past the term's position count");
   }
+  return g;
+}
+
+uint32_t SegmentPostings::filter_positions(uint32_t* c, uint32_t n, uint64_t add, bool first_only) const {
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated || n == 0) return 0;
+  const uint32_t tf = term_freq();
+  const uint64_t g = first_position_index(tf);
   const uint64_t packed_subs = num_positions_ / kBlockSize;
-  out.resize(tf);
-  uint32_t* o = out.data();
-  uint32_t acc = 0;
+  uint32_t w = 0, a = 0;
+  uint64_t target = c[0] + add;
   uint64_t done = 0;
+  uint32_t last = 0;  // the doc's last position before the current chunk
+  while (done < tf) {
+    const uint64_t idx = g + done;
+    const uint64_t sub = idx / kBlockSize;
+    const uint32_t in = static_cast<uint32_t>(idx % kBlockSize);
+    if (sub != psub_) load_positions_subblock(sub);
+    const uint32_t in_sub = sub < packed_subs ? static_cast<uint32_t>(kBlockSize)
+                                              : static_cast<uint32_t>(num_positions_ % kBlockSize);
+    const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(in_sub - in, tf - done));
+    // The chunk's positions are v[j] - bias (see positions()), non-decreasing for valid data.
+    const uint32_t bias = done == 0 ? (in > 0 ? pos_buf_[in - 1] : 0) : 0u - last;
+    const uint32_t* v = pos_buf_ + in;
+    const uint32_t chunk_last = v[take - 1] - bias;
+    uint32_t j = 0;
+    while (target <= chunk_last) {
+      // Gallop to the first j with v[j] - bias >= target; j == take - 1 qualifies, so j stays
+      // in the chunk even if damaged data is out of order.
+      if (v[j] - bias < target) {
+        uint32_t lo = j, step = 1, hi = j + 1;  // v[lo] - bias < target
+        while (hi < take - 1 && v[hi] - bias < target) {
+          lo = hi;
+          step <<= 1;
+          hi = lo + step;
+        }
+        if (hi > take - 1) hi = take - 1;
+        while (hi - lo > 1) {
+          const uint32_t mid = lo + (hi - lo) / 2;
+          if (v[mid] - bias < target) {
+            lo = mid;
+          } else {
+            hi = mid;
+          }
+        }
+        j = hi;
+      }
+      if (v[j] - bias == target) {
+        if (first_only) return 1;
+        c[w++] = c[a];
+      }
+      if (++a == n) return w;
+      target = c[a] + add;
+    }
+    last = chunk_last;
+    done += take;
+  }
+  return w;
+}
+
+void SegmentPostings::positions(std::vector<uint32_t>& out) const {
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) {
+    out.clear();
+    return;
+  }
+  const uint32_t tf = term_freq();
+  if (out.size() < tf) out.resize(tf);
+  out.resize(positions(out.data()));
+}
+
+uint32_t SegmentPostings::positions(uint32_t* out) const {
+  if (opt_ != IndexRecordOption::kPosition || doc_ == kTerminated) return 0;
+  const uint32_t tf = term_freq();
+  const uint64_t g = first_position_index(tf);
+  const uint64_t packed_subs = num_positions_ / kBlockSize;
+  uint32_t* o = out;
+  uint64_t done = 0;
+  // Positions are pos_buf_[i] - bias (mod 2^32): in the doc's first sub-block the bias is the
+  // running sum before its first entry; in a later one, minus the doc's last position so far.
+  uint32_t bias = 0;
   while (done < tf) {
     const uint64_t idx = g + done;
     const uint64_t sub = idx / kBlockSize;
@@ -840,13 +997,17 @@ void SegmentPostings::positions(std::vector<uint32_t>& out) const {
                                               : static_cast<uint32_t>(num_positions_ % kBlockSize);
     const uint32_t avail = in_sub - in;
     const uint32_t take = static_cast<uint32_t>(std::min<uint64_t>(avail, tf - done));
-    for (uint32_t j = 0; j < take; ++j) {
-      acc += pos_buf_[in + j];
-      o[j] = acc;
+    if (done == 0) {
+      bias = in > 0 ? pos_buf_[in - 1] : 0;
+    } else {
+      bias = 0u - o[-1];
     }
+    const uint32_t* src = pos_buf_ + in;
+    for (uint32_t j = 0; j < take; ++j) o[j] = src[j] - bias;
     o += take;
     done += take;
   }
+  return tf;
 }
 
 }  // namespace needle

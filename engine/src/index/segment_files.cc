@@ -46,7 +46,50 @@ void write_info(Directory& dir, const std::string& name, uint32_t max_doc, const
   finish_file(dir, name, w);
 }
 
+class TermInfoChain final : public ValueChain {
+ public:
+  TermInfoChain() : ValueChain(&skip) {}
+  static bool skip(const uint8_t* p, const uint8_t* end, bool first, State& state) {
+    TermInfo::Chain c{state.a, state.b};
+    if (!TermInfo::skip_stored(p, end, first, c)) return false;
+    state = State{c.postings_end, c.positions_end};
+    return true;
+  }
+  bool encode(std::span<const uint8_t> value, bool first, State& state, ByteWriter& out) const override {
+    ByteReader r(value, "term info");
+    TermInfo ti = TermInfo::decode(r);
+    if (!r.done()) throw_error(ErrorCode::kInternal, "term info: bytes after the value");
+    TermInfo::Chain c{state.a, state.b};
+    if (!ti.encode_stored(out, first, c)) return false;
+    state = State{c.postings_end, c.positions_end};
+    return true;
+  }
+  void decode(std::span<const uint8_t> stored, bool first, State& state,
+              std::vector<uint8_t>* out) const override {
+    TermInfo::Chain c{state.a, state.b};
+    if (out == nullptr) {
+      // Passed over: only the chain matters.
+      if (!TermInfo::skip_stored(stored.data(), stored.data() + stored.size(), first, c)) {
+        throw_corrupt("term dictionary value", "bad term info (" + std::to_string(stored.size()) + " bytes)");
+      }
+    } else {
+      ByteReader r(stored, "term dictionary value");
+      TermInfo ti = TermInfo::decode_stored(r, first, c);
+      if (!r.done()) r.fail("bytes after the term info");
+      out->clear();
+      ByteWriter w(out);
+      ti.encode(w);
+    }
+    state = State{c.postings_end, c.positions_end};
+  }
+};
+
 }  // namespace
+
+const ValueChain* term_info_chain() {
+  static const TermInfoChain chain;
+  return &chain;
+}
 
 StreamedFile::StreamedFile(Directory& dir, const std::string& name, uint32_t kind) : out_(dir.create(name)) {
   write_envelope_header(w_, kind, kSegmentFormatVersion);

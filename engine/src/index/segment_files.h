@@ -43,6 +43,11 @@ inline bool has_norms(const FieldEntry& f) {
   return is_analyzed(f.type) && f.options.indexed && f.options.fieldnorms;
 }
 
+// The chain of a segment's term dictionary: values are TermInfos in their standalone form
+// (TermInfo::encode), stored in their chained form (TermInfo::encode_stored; docs/format/postings.md
+// "TermInfo"). Every reader and writer of a segment's term dictionary uses it.
+const ValueChain* term_info_chain();
+
 // A component file written as it grows: its bytes go to the directory in pieces of about 1 MiB,
 // with the envelope checksum kept incrementally, so memory does not grow with the file.
 class StreamedFile {
@@ -75,7 +80,7 @@ class SegmentFilesWriter {
   StreamedFile post_, pos_;
   std::vector<PostingsSerializer> serializers_;
   PostingsSerializer* current_ = nullptr;
-  TermDictBuilder dict_{1024};  // small blocks: a lookup scans fewer entries (docs/format/termdict.md)
+  TermDictBuilder dict_{384, term_info_chain()};  // small blocks: a lookup scans fewer entries (docs/format/termdict.md)
   ByteWriter value_;
 };
 

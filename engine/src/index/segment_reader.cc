@@ -39,7 +39,7 @@ std::shared_ptr<SegmentReader> SegmentReader::open(const FileLookup& lookup, con
                                    std::to_string(meta.max_doc));
   }
 
-  r->terms_ = TermDict::open(lookup(meta.file(kTermExt)));
+  r->terms_ = TermDict::open(lookup(meta.file(kTermExt)), segment_files::term_info_chain());
   if (verify) r->terms_.verify_checksum();
   r->postings_body_ = open_component(lookup, meta.file(kPostingsExt), segment_files::kPostingsKind, verify);
   r->positions_body_ = open_component(lookup, meta.file(kPositionsExt), segment_files::kPositionsKind, verify);
@@ -98,6 +98,18 @@ std::optional<TermInfo> SegmentReader::term_info(std::string_view key) const {
 }
 
 SegmentPostings SegmentReader::postings(const TermInfo& info, IndexRecordOption option) const {
+  // The ranges must lie inside the bodies (offsets from a term dictionary value are unchecked).
+  auto check = [](const FileSlice& f, uint64_t off, uint64_t len) {
+    const uint64_t body = f.size() - kEnvelopeHeaderSize - kEnvelopeFooterSize;
+    if (off > body || len > body - off) {
+      throw_corrupt(f.name(), "term range [" + std::to_string(off) + ", +" + std::to_string(len) +
+                                  ") outside the body of " + std::to_string(body) + " bytes");
+    }
+  };
+  if (info.doc_freq >= 2) check(postings_body_, info.postings_offset, info.postings_len);
+  if (option == IndexRecordOption::kPosition && info.positions_len > 0) {
+    check(positions_body_, info.positions_offset, info.positions_len);
+  }
   TermInfo local = info;
   // TermInfo offsets are relative to the body (after the envelope header).
   Bytes post = postings_body_.read(kEnvelopeHeaderSize + info.postings_offset, info.postings_len);

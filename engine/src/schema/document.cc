@@ -41,12 +41,25 @@ std::string describe(simdjson::dom::element e) {
   return "a value";
 }
 
+// One value of a json field: any JSON value (not null: the caller skips it).
+void add_json_value(const FieldEntry& f, simdjson::dom::element e, Document& doc) {
+  json_internal::flatten_element(f, e, nullptr);  // checks keys, paths and depth
+  doc.values.push_back(FieldValue{f.id, JsonValue{simdjson::minify(e)}});
+}
+
 void add_value(const FieldEntry& f, simdjson::dom::element e, Document& doc) {
   using T = simdjson::dom::element_type;
   T t = e.type();
   if (t == T::NULL_VALUE) return;
   if (t == T::ARRAY) {
+    // Several values. For json fields each element is one value, whatever it is (an array
+    // included); for other types an element that is an array is an error.
     for (auto item : e.get_array()) {
+      if (item.type() == T::NULL_VALUE) continue;
+      if (f.type == FieldType::kJson) {
+        add_json_value(f, item, doc);
+        continue;
+      }
       if (item.type() == T::ARRAY) doc_error(f, "nested arrays are not supported");
       add_value(f, item, doc);
     }
@@ -118,12 +131,9 @@ void add_value(const FieldEntry& f, simdjson::dom::element e, Document& doc) {
       v = *ip;
       break;
     }
-    case FieldType::kJson: {
-      if (t != T::OBJECT) expected("a JSON object");
-      json_internal::flatten_element(f, e, nullptr);  // checks keys, paths and depth
-      v = JsonValue{simdjson::minify(e)};
-      break;
-    }
+    case FieldType::kJson:
+      add_json_value(f, e, doc);
+      return;
   }
   doc.values.push_back(FieldValue{f.id, std::move(v)});
 }
@@ -223,7 +233,8 @@ Document decode_stored(const Schema& schema, std::span<const uint8_t> bytes) {
         }
         case FieldType::kJson: {
           auto s = r.str();
-          if (s.empty() || s.front() != '{' || s.back() != '}') r.fail("a json value that is not an object");
+          // Any JSON value (the writer checked it); canonical JSON text is never empty.
+          if (s.empty()) r.fail("an empty json value");
           v = JsonValue{std::string(s)};
           break;
         }
@@ -248,7 +259,10 @@ std::string stored_to_json(const Schema& schema, const Document& doc) {
     first = false;
     append_json_string(out, schema.field(vals[i].field).name);
     out += ':';
-    if (j - i == 1) {
+    // One value prints bare, except a json value that is an array: bare, it would read back as
+    // several values (an array in a document is several values), so it prints as [value].
+    const auto* js = std::get_if<JsonValue>(&vals[i].value);
+    if (j - i == 1 && !(js && !js->json.empty() && js->json.front() == '[')) {
       append_value_json(out, vals[i].value);
     } else {
       out += '[';

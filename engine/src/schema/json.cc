@@ -158,7 +158,7 @@ void walk(const FieldEntry& f, simdjson::dom::element e, std::string& path, size
     }
     default: break;
   }
-  if (path.empty()) fail(f, path, "a value must be a JSON object (or an array of objects)");
+  // A scalar: a leaf at `path` (the empty path for a scalar at the root or in a root array).
   if (out == nullptr) return;
   JsonLeaf leaf;
   leaf.path = path;
@@ -187,9 +187,6 @@ void walk(const FieldEntry& f, simdjson::dom::element e, std::string& path, size
 }  // namespace
 
 void flatten_element(const FieldEntry& field, simdjson::dom::element e, std::vector<JsonLeaf>* out) {
-  if (e.type() != simdjson::dom::element_type::OBJECT) {
-    throw_error(ErrorCode::kDocument, "field '" + field.name + "' (json): a value must be a JSON object (or an array of objects)");
-  }
   std::string path;
   walk(field, e, path, 0, out);
 }

@@ -10,7 +10,7 @@
 
 namespace needle::json_internal {
 
-// Validates `e` (a JSON object) as a value of json field `field` and, when `out` is not null,
+// Validates `e` (any JSON value) as a value of json field `field` and, when `out` is not null,
 // appends its leaves. Throws Error(kDocument) as JsonFlattener::flatten does.
 void flatten_element(const FieldEntry& field, simdjson::dom::element e, std::vector<JsonLeaf>* out);
 

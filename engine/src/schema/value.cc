@@ -321,7 +321,8 @@ Value parse_value_text(FieldType type, std::string_view text, std::string_view f
       return *ip;
     }
     case FieldType::kJson:
-      throw_error(ErrorCode::kQuery, "field '" + std::string(field) + "' is json: name a path inside it (" +
+      throw_error(ErrorCode::kQuery, "field '" + std::string(field) + "' is json: it has one term per leaf, not one " +
+                                         "value; search it with the query language (" + std::string(field) + ":value, " +
                                          std::string(field) + ".a.b:value)");
   }
   bad_value(field, tn, text);

@@ -215,6 +215,32 @@ struct Builder {
     return p;
   }
 
+  // A fuzzy clause: one Levenshtein multi-term per word, all of which must match. On analyzed
+  // fields (text, json string leaves) the words are the tokens the analyzer makes of the text,
+  // elsewhere (string) the text itself. `prefix` goes before every term (json: `path 0x00 s`);
+  // the automaton matches what follows it.
+  QueryPtr fuzzy(const UserQuery& q, const FieldEntry& f, const std::string& prefix = "") {
+    std::vector<std::string> words;
+    if (is_analyzed(f.type)) {
+      analyze(f, q.text);
+      for (const auto& t : tokens) words.push_back(t.text);
+    } else {
+      words.push_back(q.text);
+    }
+    std::vector<std::pair<Occur, QueryPtr>> parts;
+    for (auto& w : words) {
+      auto m = std::const_pointer_cast<Query>(multi(f, Query::Multi::kFuzzy, w, prefix));
+      m->distance = q.distance;
+      m->transpositions = true;
+      // Built here once so that a bad clause fails before any search starts.
+      make_levenshtein_automaton(m->term, m->distance, m->transpositions, m->fuzzy_prefix);
+      parts.emplace_back(Occur::kMust, m);
+    }
+    if (parts.empty()) return Query::make_empty();
+    if (parts.size() == 1) return parts[0].second;
+    return Query::make_boolean(std::move(parts));
+  }
+
   // One leaf on one field; nullptr when `implicit` (a default field) and the leaf does not apply.
   QueryPtr leaf(const UserQuery& q, const FieldRef& ref, bool implicit) {
     if (ref.field->type == FieldType::kJson) return json_leaf(q, *ref.field, ref.path, implicit);
@@ -267,24 +293,7 @@ struct Builder {
           make_wildcard_automaton(pattern);
           return multi(f, Query::Multi::kWildcard, pattern);
         }
-        std::vector<std::string> words = {q.text};
-        if (is_analyzed(f.type)) {
-          // Each token the analyzer makes of the word must match within the distance.
-          analyze(f, q.text);
-          words.clear();
-          for (const auto& t : tokens) words.push_back(t.text);
-        }
-        std::vector<std::pair<Occur, QueryPtr>> parts;
-        for (auto& w : words) {
-          auto m = std::const_pointer_cast<Query>(multi(f, Query::Multi::kFuzzy, w));
-          m->distance = q.distance;
-          m->transpositions = true;
-          make_levenshtein_automaton(m->term, m->distance, m->transpositions, m->fuzzy_prefix);
-          parts.emplace_back(Occur::kMust, m);
-        }
-        if (parts.empty()) return Query::make_empty();
-        if (parts.size() == 1) return parts[0].second;
-        return Query::make_boolean(std::move(parts));
+        return fuzzy(q, f);
       }
       case K::kRange: {
         auto bound = [&](const UserBound& b) -> std::optional<TermBound> {
@@ -423,11 +432,12 @@ struct Builder {
 
   QueryPtr json_leaf(const UserQuery& q, const FieldEntry& f, const std::string& path, bool implicit) {
     using K = UserQuery::Kind;
-    if (q.kind == K::kExists) {
-      if (path.empty()) return Query::make_exists(f.id);
-    } else if (path.empty()) {
-      fail(q, "field '" + f.name + "' is json: name a path inside it (" + f.name + ".a.b:value), or use " + f.name + ":*");
-    }
+    // `field:*` is "the field has a value" (its exists list), for every value, `{}` and `[]`
+    // included. Every other clause with an empty path searches the root leaves (path ""): a
+    // value that is a scalar, and the scalars of an array value at any depth (not those inside
+    // objects, which have paths). Their terms start with `0x00 type`, so no walk below reaches
+    // a path's terms.
+    if (q.kind == K::kExists && path.empty()) return Query::make_exists(f.id);
     if (!f.options.indexed) {
       if (implicit) return nullptr;
       fail(q, "field '" + f.name + "' is not indexed, so it cannot be searched");
@@ -440,7 +450,8 @@ struct Builder {
     };
     switch (q.kind) {
       case K::kExists: {
-        // Any leaf at the path itself (`path 0x00`) or below it (`path .`).
+        // Any leaf at the path itself (`path 0x00`) or below it (`path .`); path is not empty here
+        // (the root's `field:*` is the exists list above).
         return multi_union(f, {multi(f, Query::Multi::kPrefix, "", path + std::string(1, kJsonPathEnd)),
                                multi(f, Query::Multi::kPrefix, "", path + ".")});
       }
@@ -468,20 +479,7 @@ struct Builder {
           make_wildcard_automaton(pattern);
           return multi(f, Query::Multi::kWildcard, pattern, sprefix);
         }
-        analyze(f, q.text);
-        std::vector<std::string> words;
-        for (const auto& t : tokens) words.push_back(t.text);
-        std::vector<std::pair<Occur, QueryPtr>> parts;
-        for (auto& w : words) {
-          auto m = std::const_pointer_cast<Query>(multi(f, Query::Multi::kFuzzy, w, sprefix));
-          m->distance = q.distance;
-          m->transpositions = true;
-          make_levenshtein_automaton(m->term, m->distance, m->transpositions, m->fuzzy_prefix);
-          parts.emplace_back(Occur::kMust, m);
-        }
-        if (parts.empty()) return Query::make_empty();
-        if (parts.size() == 1) return parts[0].second;
-        return Query::make_boolean(std::move(parts));
+        return fuzzy(q, f, sprefix);
       }
       case K::kRange: {
         // Numeric when every given bound is a number (or none is given), else a string range.
@@ -583,9 +581,6 @@ QueryPtr build_query(const UserQuery& q, const Schema& schema, const AnalyzerReg
       FieldRef ref;
       std::string err = resolve_field(schema, name, ref);
       if (!err.empty()) throw_error(ErrorCode::kQuery, "default field: " + err);
-      if (ref.field->type == FieldType::kJson && ref.path.empty()) {
-        throw_error(ErrorCode::kQuery, "default field '" + name + "' is json: give a path inside it (" + name + ".a.b)");
-      }
       b.default_fields.push_back(std::move(ref));
     }
   }

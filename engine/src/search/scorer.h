@@ -6,7 +6,7 @@
 #include <array>
 #include <cmath>
 #include <span>
-#include <map>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -34,27 +34,41 @@ class Scorer {
   // First doc >= target; target may be <= doc(), in which case doc() is returned.
   virtual uint32_t seek(uint32_t target) = 0;
   virtual float score() = 0;
+  // matches(), then score() when it matches: for scorers that can do both at once.
+  virtual bool matches_scored(float& score) {
+    if (!matches()) return false;
+    score = this->score();
+    return true;
+  }
+  // Scorers that bound their score per document (max_score) and match and score in one pass
+  // (matches_scored) say so; collectors call those two only then.
+  virtual bool bounded() const { return false; }
+  // An upper bound of score() at the current document, valid before matches() (+inf: none).
+  virtual float max_score() { return std::numeric_limits<float>::infinity(); }
   virtual uint64_t cost() const = 0;
 };
 
 using ScorerPtr = std::unique_ptr<Scorer>;
 
-// What BM25 needs of each field over all segments of a searcher, computed once per searcher:
-// the average field length and K(norm id) = k1 * (1 - b + b * length(norm id) / average).
-struct FieldTables {
-  FieldTables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
+// The per-field parts of BM25 that depend only on the segments: the average field length and
+// K(norm id) = k1 * (1 - b + b * length / average) for every norm id. A Searcher computes them
+// once (not per query).
+struct Bm25Tables {
+  Bm25Tables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
   uint64_t total_docs = 0;
-  std::vector<float> avg_norm;             // per field
-  std::vector<std::array<float, 256>> k;   // per field
+  std::vector<float> avg_norm;                // per field
+  std::vector<std::array<float, 256>> k;      // per field
 };
 
 // Collection-wide statistics for BM25 (all segments of the searcher).
 class Stats {
  public:
-  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params);
-  // With the searcher's tables (they must match segments and params).
-  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, std::shared_ptr<const FieldTables> tables,
-        Bm25Params params);
+  // `tables` (from the same segments, schema and params) must outlive the Stats; computed here
+  // when null.
+  Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params,
+        const Bm25Tables* tables = nullptr);
+  Stats(const Stats&) = delete;  // tables_ may point into the object
+  Stats& operator=(const Stats&) = delete;
   uint64_t doc_freq(const std::string& key) const;
   float idf(const std::string& key) const;
   // seg.term_info(key), looked up once per query and segment (doc_freq needs it too).
@@ -67,7 +81,8 @@ class Stats {
  private:
   const std::vector<std::shared_ptr<SegmentReader>>& segments_;
   Bm25Params params_;
-  std::shared_ptr<const FieldTables> tables_;
+  std::optional<Bm25Tables> own_tables_;
+  const Bm25Tables* tables_;
   // Per-query caches, searched linearly: a query has few terms, and a map node per entry cost
   // more than the search.
   struct DfEntry {

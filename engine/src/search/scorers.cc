@@ -9,8 +9,8 @@ namespace needle::search {
 
 // ---- statistics -------------------------------------------------------------------------------
 
-FieldTables::FieldTables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema,
-                         Bm25Params params)
+Bm25Tables::Bm25Tables(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema,
+                       Bm25Params params)
     : avg_norm(schema.num_fields(), 1.0f), k(schema.num_fields()) {
   std::vector<uint64_t> totals(schema.num_fields(), 0);
   for (const auto& s : segments) {
@@ -26,12 +26,12 @@ FieldTables::FieldTables(const std::vector<std::shared_ptr<SegmentReader>>& segm
   }
 }
 
-Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params)
-    : Stats(segments, std::make_shared<FieldTables>(segments, schema, params), params) {}
-
-Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, std::shared_ptr<const FieldTables> tables,
-             Bm25Params params)
-    : segments_(segments), params_(params), tables_(std::move(tables)) {}
+Stats::Stats(const std::vector<std::shared_ptr<SegmentReader>>& segments, const Schema& schema, Bm25Params params,
+             const Bm25Tables* tables)
+    : segments_(segments), params_(params) {
+  if (tables == nullptr) tables = &own_tables_.emplace(segments, schema, params);
+  tables_ = tables;
+}
 
 uint64_t Stats::doc_freq(const std::string& key) const {
   for (const auto& e : df_) {
@@ -379,10 +379,31 @@ class Slot {
     }
     if (postings.size() > 1) std::sort(out.begin(), out.end());
   }
+  // The same into out[0..freq(d)); returns freq(d).
+  uint32_t positions(uint32_t d, uint32_t* out, std::vector<uint32_t>& tmp) const {
+    if (postings.size() == 1) return postings[0].positions(out);
+    positions(d, tmp, tmp2_);
+    std::copy(tmp.begin(), tmp.end(), out);
+    return static_cast<uint32_t>(tmp.size());
+  }
   uint64_t cost() const {
     uint64_t c = 0;
     for (const auto& p : postings) c += p.doc_freq();
     return c;
+  }
+
+ private:
+  mutable std::vector<uint32_t> tmp2_;
+};
+
+// A growable buffer of positions: its first n entries are in use.
+struct PosBuf {
+  std::vector<uint32_t> v;
+  uint32_t n = 0;
+  // Room for at least k entries (contents are kept only up to the old size).
+  uint32_t* reserve(size_t k) {
+    if (v.size() < k) v.resize(std::max(k, 2 * v.size()));
+    return v.data();
   }
 };
 
@@ -481,31 +502,39 @@ class PhraseScorer final : public Scorer {
   uint32_t exact_phrase_freq(uint32_t d) {
     by_freq_.clear();
     for (size_t i = 0; i < slots_.size(); ++i) by_freq_.emplace_back(src(i).freq(d), i);
-    std::sort(by_freq_.begin(), by_freq_.end());
+    if (by_freq_.size() == 2) {
+      if (by_freq_[1] < by_freq_[0]) std::swap(by_freq_[0], by_freq_[1]);
+    } else {
+      std::sort(by_freq_.begin(), by_freq_.end());
+    }
     const uint32_t base = slots_[0].offset;
-    auto adjusted = [&](size_t i, std::vector<uint32_t>& out) {
-      src(i).positions(d, out, tmp_);
+    {
+      const size_t i = by_freq_[0].second;
+      uint32_t* c = cand_.reserve(by_freq_[0].first);
+      const uint32_t n = src(i).positions(d, c, tmp_);
       const uint32_t off = slots_[i].offset - base;
-      size_t w = 0;
-      for (uint32_t p : out) {
+      uint32_t w = 0;
+      for (uint32_t k = 0; k < n; ++k) {
+        const uint32_t p = c[k];
         if (p < off) continue;
-        uint32_t v = p - off;
-        if (w == 0 || out[w - 1] != v) out[w++] = v;  // sorted input: drop duplicates
+        const uint32_t v = p - off;
+        if (w == 0 || c[w - 1] != v) c[w++] = v;  // sorted input: drop duplicates
       }
-      out.resize(w);
-    };
-    adjusted(by_freq_[0].second, cand_);
-    for (size_t k = 1; k < by_freq_.size() && !cand_.empty(); ++k) {
+      cand_.n = w;
+    }
+    for (size_t k = 1; k < by_freq_.size() && cand_.n > 0; ++k) {
       // Keep the candidates c with c + off among the slot's positions: gallop through them
       // (they are sorted and usually far more numerous than the candidates).
       const size_t i = by_freq_[k].second;
-      auto& raw = pos_[0];
-      src(i).positions(d, raw, tmp_);
+      const uint32_t* raw = raw_.reserve(by_freq_[k].first);
+      const size_t n = src(i).positions(d, raw_.v.data(), tmp_);
       const uint64_t off = slots_[i].offset - base;
-      const size_t n = raw.size();
-      size_t w = 0, j = 0;
-      for (size_t a = 0; a < cand_.size() && j < n; ++a) {
-        const uint64_t target = cand_[a] + off;
+      uint32_t* cand = cand_.v.data();
+      const uint32_t nc = cand_.n;
+      uint32_t w = 0;
+      size_t j = 0;
+      for (uint32_t a = 0; a < nc && j < n; ++a) {
+        const uint64_t target = cand[a] + off;
         if (raw[j] < target) {
           size_t lo = j, step = 1, hi = j + 1;  // raw[lo] < target
           while (hi < n && raw[hi] < target) {
@@ -524,11 +553,11 @@ class PhraseScorer final : public Scorer {
           }
           j = hi;
         }
-        if (j < n && raw[j] == target) cand_[w++] = cand_[a];
+        if (j < n && raw[j] == target) cand[w++] = cand[a];
       }
-      cand_.resize(w);
+      cand_.n = w;
     }
-    return static_cast<uint32_t>(cand_.size());
+    return cand_.n;
   }
 
   std::vector<Slot> slots_;
@@ -536,9 +565,145 @@ class PhraseScorer final : public Scorer {
   Bm25 bm25_;
   std::vector<size_t> order_;
   std::vector<std::vector<uint32_t>> pos_;
-  std::vector<uint32_t> tmp_, cand_;
+  std::vector<uint32_t> tmp_;
+  PosBuf cand_, raw_;
   std::vector<std::pair<uint32_t, size_t>> by_freq_;
   uint32_t freq_ = 0;
+  uint32_t checked_ = kTerminated;
+  uint32_t doc_ = kTerminated;
+};
+
+// An exact phrase (slop 0, no prefix slot): one cursor per distinct term, the documents that
+// hold every term found by leapfrogging them (rarest first), then confirmed on positions.
+// matches() only asks whether the phrase occurs (it stops at the first occurrence); score()
+// counts the occurrences, and matches_scored() does both in one pass.
+class ExactPhraseScorer final : public Scorer {
+ public:
+  struct SlotRef {
+    uint32_t term;  // index in the terms
+    uint32_t off;   // offset of the slot minus that of slot 0 (mod 2^32)
+  };
+  ExactPhraseScorer(std::vector<SegmentPostings> terms, std::vector<SlotRef> slots, Bm25 bm25)
+      : slots_(std::move(slots)), bm25_(bm25) {
+    // Leapfrog order: rarest term first; slots refer to terms by their new index.
+    std::vector<uint32_t> order(terms.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return terms[a].doc_freq() < terms[b].doc_freq(); });
+    std::vector<uint32_t> where(terms.size());
+    terms_.reserve(terms.size());
+    for (uint32_t i = 0; i < order.size(); ++i) {
+      terms_.push_back(std::move(terms[order[i]]));
+      where[order[i]] = i;
+    }
+    for (auto& s : slots_) s.term = where[s.term];
+    by_tf_.resize(slots_.size());
+    doc_ = align(terms_[0].doc());
+  }
+  uint32_t doc() const override { return doc_; }
+  uint32_t advance() override {
+    if (doc_ == kTerminated) return doc_;
+    return doc_ = align(terms_[0].advance());
+  }
+  uint32_t seek(uint32_t t) override {
+    if (doc_ == kTerminated || t <= doc_) return doc_;
+    return doc_ = align(terms_[0].seek(t));
+  }
+  bool exact() const override { return false; }
+  bool matches() override {
+    if (checked_ != doc_) {
+      checked_ = doc_;
+      counted_ = false;
+      found_ = verify(true) > 0;
+    }
+    return found_;
+  }
+  float score() override {
+    if (!counted_) {
+      freq_ = verify(false);
+      counted_ = true;
+    }
+    return bm25_.score(doc_, freq_);
+  }
+  bool matches_scored(float& score) override {
+    if (checked_ != doc_ || !counted_) {
+      checked_ = doc_;
+      freq_ = verify(false);
+      found_ = freq_ > 0;
+      counted_ = true;
+    }
+    if (!found_) return false;
+    score = bm25_.score(doc_, freq_);
+    return true;
+  }
+  bool bounded() const override { return true; }
+  // The phrase occurs at most min(tf) times over its terms.
+  float max_score() override {
+    uint32_t m = UINT32_MAX;
+    for (const auto& t : terms_) m = std::min(m, t.term_freq());
+    return bm25_.score(doc_, m);
+  }
+  uint64_t cost() const override { return terms_[0].doc_freq(); }
+
+ private:
+  uint32_t align(uint32_t d) {
+    const size_t n = terms_.size();
+    while (d != kTerminated) {
+      uint32_t di = d;
+      size_t i = 1;
+      for (; i < n; ++i) {
+        SegmentPostings& p = terms_[i];
+        di = p.doc() < d ? p.seek(d) : p.doc();
+        if (di != d) break;
+      }
+      if (i == n) return d;
+      if (di == kTerminated) return kTerminated;
+      d = terms_[0].seek(di);
+    }
+    return kTerminated;
+  }
+
+  // Occurrences of the phrase at doc_ (with `any`: 1 as soon as one is found). Candidates are
+  // the start positions the slot of fewest positions allows; the other slots, by increasing
+  // number of positions, keep those c with c + off among their positions.
+  uint32_t verify(bool any) {
+    const size_t ns = slots_.size();
+    // Slots by increasing tf (ties: slot order), an insertion sort: phrases are short.
+    for (size_t i = 0; i < ns; ++i) {
+      const std::pair<uint32_t, uint32_t> x(terms_[slots_[i].term].term_freq(), static_cast<uint32_t>(i));
+      size_t j = i;
+      for (; j > 0 && x < by_tf_[j - 1]; --j) by_tf_[j] = by_tf_[j - 1];
+      by_tf_[j] = x;
+    }
+    {
+      const SlotRef& s = slots_[by_tf_[0].second];
+      const SegmentPostings& p = terms_[s.term];
+      uint32_t* c = cand_.reserve(by_tf_[0].first);
+      const uint32_t n = p.positions(c);
+      const uint32_t off = s.off;
+      uint32_t w = 0;
+      for (uint32_t k = 0; k < n; ++k) {  // in place: w <= k
+        if (c[k] < off) continue;
+        const uint32_t v = c[k] - off;
+        if (w == 0 || c[w - 1] != v) c[w++] = v;  // sorted input: drop duplicates
+      }
+      cand_.n = w;
+    }
+    for (size_t k = 1; k < ns && cand_.n > 0; ++k) {
+      const SlotRef& s = slots_[by_tf_[k].second];
+      const bool last = k + 1 == ns;
+      cand_.n = terms_[s.term].filter_positions(cand_.v.data(), cand_.n, s.off, any && last);
+    }
+    return cand_.n;
+  }
+
+  std::vector<SegmentPostings> terms_;  // rarest first
+  std::vector<SlotRef> slots_;
+  Bm25 bm25_;
+  PosBuf cand_;
+  std::vector<std::pair<uint32_t, uint32_t>> by_tf_;  // (tf, slot)
+  uint32_t freq_ = 0;
+  bool found_ = false, counted_ = false;
   uint32_t checked_ = kTerminated;
   uint32_t doc_ = kTerminated;
 };
@@ -649,6 +814,29 @@ ScorerPtr build_scorer(const Query& q, const SegmentReader& seg, const Stats& st
       const auto& f = seg.schema().field(q.field);
       if (f.options.record != IndexRecordOption::kPosition) {
         throw_error(ErrorCode::kQuery, "field '" + f.name + "' has no positions for a phrase query");
+      }
+      if (q.slop == 0 && !q.phrase_prefix) {
+        std::vector<SegmentPostings> terms;
+        terms.reserve(q.phrase.size());
+        std::vector<ExactPhraseScorer::SlotRef> refs;
+        std::vector<const std::string*> seen;
+        float idf = 0;
+        for (size_t i = 0; i < q.phrase.size(); ++i) {
+          const std::string& word = q.phrase[i].second;
+          std::string key = term_key(q.field, word);
+          idf += stats.idf(key);
+          uint32_t t = 0;
+          while (t < seen.size() && *seen[t] != word) ++t;
+          if (t == seen.size()) {
+            auto ti = stats.term_info(seg, key);
+            if (!ti) return std::make_unique<EmptyScorer>();
+            terms.push_back(seg.postings(*ti, IndexRecordOption::kPosition));
+            seen.push_back(&word);
+          }
+          refs.push_back({t, q.phrase[i].first - q.phrase[0].first});
+        }
+        return std::make_unique<ExactPhraseScorer>(std::move(terms), std::move(refs),
+                                                   Bm25(idf, boost, q.field, seg, stats));
       }
       std::vector<Slot> slots;
       float idf = 0;

@@ -1,13 +1,12 @@
 #include "needle/search/searcher.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <functional>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
-#include <queue>
 #include <span>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -26,8 +25,7 @@ Searcher::Searcher(std::vector<std::shared_ptr<SegmentReader>> segments, Schema 
     bases_.push_back(base);
     base += s->max_doc();
   }
-  total_docs_ = base;
-  tables_ = std::make_shared<const search::FieldTables>(segments_, schema_, params_);
+  bm25_tables_ = std::make_shared<const search::Bm25Tables>(segments_, schema_, params_);
 }
 
 Searcher Searcher::for_split(std::shared_ptr<Split> split, Bm25Params params) {
@@ -63,23 +61,27 @@ struct HitOrder {  // "a is better than b"
 // heap's levels costs more than the lagging threshold does in pruning (measured on TOP_1000).
 // Either way the k best by HitOrder are kept, whatever the order of the offers.
 //
-// The fast paths offer only scores >= 0 (BM25 with positive boosts), whose float bits order like
-// the scores: when every global doc fits in 32 bits, a hit is kept as one 64-bit key (score bits,
-// then the inverted doc), larger is better, and the heap moves 8-byte keys with one compare.
+// When every global doc fits in 32 bits, a hit is kept as one 64-bit key (the score's bits mapped
+// so that they order like the scores, then the inverted doc), larger is better, and the heap
+// moves 8-byte keys with one compare.
 class TopK {
  public:
   TopK(size_t k, bool buffered, const std::vector<uint64_t>& bases, uint64_t total_docs)
       : k_(k), buffered_(buffered || k > 256), keyed_(total_docs <= UINT32_MAX), bases_(bases) {
     const size_t cap = std::min<size_t>(buffered ? 2 * k : k, 8192);
     if (keyed_) {
-      keys_.reserve(cap);
+      keys_cap_ = std::max<size_t>(cap, 1);
+      keys_ = std::make_unique_for_overwrite<uint64_t[]>(keys_cap_);
     } else {
       heap_.reserve(cap);
     }
   }
-  // A score below this cannot enter (allowing for float rounding in upper bounds).
+  size_t k() const { return k_; }
+  // A score below this cannot enter (allowing for float rounding in upper bounds); -inf until
+  // the first k hits are in.
   float threshold() const { return theta_; }
-  void offer(const Hit& h) {
+  // Inlined: its callers are the hot loops (out of line, the call costs more than most offers).
+  [[gnu::always_inline]] void offer(const Hit& h) {
     if (k_ == 0) return;
     if (keyed_) {
       offer_key(key_of(h.score, h.global_doc));
@@ -90,16 +92,16 @@ class TopK {
   std::vector<Hit> take() {
     std::vector<Hit> out;
     if (keyed_) {
-      if (keys_.size() > k_) {
-        std::nth_element(keys_.begin(), keys_.begin() + static_cast<ptrdiff_t>(k_ - 1), keys_.end(), std::greater<uint64_t>());
-        keys_.resize(k_);
+      uint64_t* keys = keys_.get();
+      if (nkeys_ > k_) {
+        std::nth_element(keys, keys + k_ - 1, keys + nkeys_, std::greater<uint64_t>());
+        nkeys_ = k_;
       }
-      std::sort(keys_.begin(), keys_.end(), std::greater<uint64_t>());
-      out.reserve(keys_.size());
-      for (uint64_t key : keys_) {
-        uint32_t bits = static_cast<uint32_t>(key >> 32);
-        float score;
-        std::memcpy(&score, &bits, sizeof score);
+      std::sort(keys, keys + nkeys_, std::greater<uint64_t>());
+      out.reserve(nkeys_);
+      for (size_t i = 0; i < nkeys_; ++i) {
+        const uint64_t key = keys[i];
+        const float score = score_of(key);
         const uint64_t global = ~static_cast<uint32_t>(key);
         const size_t seg = static_cast<size_t>(std::upper_bound(bases_.begin(), bases_.end(), global) - bases_.begin()) - 1;
         out.push_back(Hit{score, static_cast<uint32_t>(seg), static_cast<uint32_t>(global - bases_[seg]), global});
@@ -116,41 +118,47 @@ class TopK {
   }
 
  private:
-  static uint64_t key_of(float score, uint64_t global) {
-    assert(!(score < 0));
-    score += 0.0f;  // -0.0 (whose sign bit would sort it first) becomes 0.0
+  // The bits of a score as an unsigned integer in the order of the scores: the sign bit set for
+  // scores >= 0 (the fast paths only have those), all bits flipped for negative ones.
+  static uint32_t ordered_bits(float score) {
+    score += 0.0f;  // -0.0 (which would sort below 0.0) becomes 0.0
     uint32_t bits;
     std::memcpy(&bits, &score, sizeof bits);
-    return static_cast<uint64_t>(bits) << 32 | static_cast<uint32_t>(~static_cast<uint32_t>(global));
+    return bits ^ (static_cast<uint32_t>(static_cast<int32_t>(bits) >> 31) | 0x80000000u);
   }
-  void set_theta_key(uint64_t key) {
-    uint32_t bits = static_cast<uint32_t>(key >> 32);
-    float t;
-    std::memcpy(&t, &bits, sizeof t);
-    set_theta(t);
+  static float score_of(uint64_t key) {
+    uint32_t u = static_cast<uint32_t>(key >> 32);
+    u ^= (u & 0x80000000u) != 0 ? 0x80000000u : 0xFFFFFFFFu;
+    float score;
+    std::memcpy(&score, &u, sizeof score);
+    return score;
   }
-  void offer_key(uint64_t key) {
+  static uint64_t key_of(float score, uint64_t global) {
+    return static_cast<uint64_t>(ordered_bits(score)) << 32 | static_cast<uint32_t>(~static_cast<uint32_t>(global));
+  }
+  void set_theta_key(uint64_t key) { set_theta(score_of(key)); }
+  [[gnu::always_inline]] void offer_key(uint64_t key) {
     if (buffered_) {
-      keys_.push_back(key);
-      if (keys_.size() >= 2 * k_) {  // keep the best k: the k largest keys
-        std::nth_element(keys_.begin(), keys_.begin() + static_cast<ptrdiff_t>(k_ - 1), keys_.end(), std::greater<uint64_t>());
-        keys_.resize(k_);
+      push_key(key);
+      if (nkeys_ >= 2 * k_) {  // keep the best k: the k largest keys
+        std::nth_element(keys_.get(), keys_.get() + k_ - 1, keys_.get() + nkeys_, std::greater<uint64_t>());
+        nkeys_ = k_;
         set_theta_key(keys_[k_ - 1]);
       }
       return;
     }
-    if (keys_.size() < k_) {
+    if (nkeys_ < k_) {
       // Until k hits are in, a plain list (most queries never fill a large k); then a heap.
-      keys_.push_back(key);
-      if (keys_.size() == k_) {
-        std::make_heap(keys_.begin(), keys_.end(), std::greater<uint64_t>());  // root: the smallest
+      push_key(key);
+      if (nkeys_ == k_) {
+        std::make_heap(keys_.get(), keys_.get() + k_, std::greater<uint64_t>());  // root: the smallest
         set_theta_key(keys_[0]);
       }
       return;
     }
     if (key <= keys_[0]) return;
-    uint64_t* h = keys_.data();
-    const size_t n = keys_.size();
+    uint64_t* h = keys_.get();
+    const size_t n = nkeys_;
     size_t i = 0;
     for (;;) {  // sift down from the root: move the smaller child up while it is below key
       size_t c = 2 * i + 1;
@@ -162,6 +170,17 @@ class TopK {
     }
     h[i] = key;
     set_theta_key(h[0]);
+  }
+  // keys_[0..nkeys_) are in use (a vector's push_back, a call, costs more than most offers).
+  [[gnu::always_inline]] void push_key(uint64_t key) {
+    if (nkeys_ == keys_cap_) grow_keys();
+    keys_[nkeys_++] = key;
+  }
+  [[gnu::noinline]] void grow_keys() {
+    auto bigger = std::make_unique_for_overwrite<uint64_t[]>(2 * keys_cap_);
+    std::copy(keys_.get(), keys_.get() + nkeys_, bigger.get());
+    keys_ = std::move(bigger);
+    keys_cap_ *= 2;
   }
   void offer_hit(const Hit& h) {
     if (buffered_) {
@@ -201,7 +220,8 @@ class TopK {
   bool keyed_;
   const std::vector<uint64_t>& bases_;
   float theta_ = -std::numeric_limits<float>::infinity();
-  std::vector<uint64_t> keys_;
+  std::unique_ptr<uint64_t[]> keys_;  // keys_[0..nkeys_) in use, room for keys_cap_
+  size_t nkeys_ = 0, keys_cap_ = 0;
   std::vector<Hit> heap_;
 };
 
@@ -425,13 +445,34 @@ static uint64_t count_nonzero(const uint8_t* a, uint32_t n) {
 #endif
 }
 
-// True when every doc of docs[0..m) is in [w0, w0 + kUnionWindow): a corrupt block need not be
-// sorted, so each doc is checked before its offset in the window is used.
-static bool in_window(const uint32_t* docs, size_t m, uint32_t w0) {
-  uint32_t bad = 0;
-  static_assert((kUnionWindow & (kUnionWindow - 1)) == 0);
-  for (size_t j = 0; j < m; ++j) bad |= (docs[j] - w0) & ~(kUnionWindow - 1);
-  return bad == 0;
+// True when every doc of docs[0..m) (m > 0) is in [w0, w0 + window): the docs of a block never
+// decrease (SegmentPostings checks), so checking the first and the last checks them all.
+static bool in_window(const uint32_t* docs, size_t m, uint32_t w0, uint32_t window = kUnionWindow) {
+  return docs[0] - w0 < window && docs[m - 1] - w0 < window;
+}
+
+// The docs of `c` in the window [w0, wend) (from its current doc, which is >= w0), scored in bulk
+// a block at a time: calls fn(offset of the doc in the window, its score) for each, in doc order,
+// and leaves `c` on its first doc >= wend.
+template <class Fn>
+static void score_window(const SegmentReader& seg, BoolCursor& c, uint32_t w0, uint32_t wend, Fn&& fn) {
+  alignas(64) float ks[bitpacking::kBlockSize];
+  alignas(64) float sc[bitpacking::kBlockSize];
+  SegmentPostings& p = c.p;
+  while (p.doc() < wend) {
+    const auto docs = p.block_docs();
+    const size_t m = count_below(docs.data(), docs.size(), wend);
+    const auto tfs = p.block_term_freqs();
+    if (!score_span(c.bm, docs.data(), tfs.data(), m, seg.max_doc(), ks, sc) || !in_window(docs.data(), m, w0, wend - w0)) {
+      throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+    }
+    for (size_t j = 0; j < m; ++j) fn(docs[j] - w0, sc[j]);
+    if (m == docs.size()) {
+      p.next_block();
+    } else {
+      p.seek(docs[m]);
+    }
+  }
 }
 
 // The cursors of a union's terms present in `seg`, ordered by weight (their bound), smallest
@@ -472,13 +513,10 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
   std::vector<float> prefix(n);  // prefix[i]: sum of the bounds of cur[0..i]
   float acc_bound = 0;
   for (size_t i = 0; i < n; ++i) prefix[i] = acc_bound += cur[i].weight;
-  const uint32_t max_doc = seg.max_doc();
   const bool deletes = seg.has_deletes();
   constexpr uint32_t kWords = kUnionWindow / 64;
   alignas(64) float acc[kUnionWindow] = {};
   alignas(64) uint64_t ess[kWords];
-  alignas(64) float ks[bitpacking::kBlockSize];
-  alignas(64) float sc[bitpacking::kBlockSize];
   for (;;) {
     float theta = top.threshold();
     size_t first_essential = 0;
@@ -492,25 +530,10 @@ static void top_k_union(const SegmentReader& seg, uint32_t seg_index, uint64_t b
     const uint32_t wend = w0 + kUnionWindow;  // no overflow: first <= kMaxDocId
     std::fill(ess, ess + kWords, 0);
     for (size_t i = first_essential; i < n; ++i) {
-      SegmentPostings& p = cur[i].p;
-      while (p.doc() < wend) {
-        const auto docs = p.block_docs();
-        const size_t m = count_below(docs.data(), docs.size(), wend);
-        const auto tfs = p.block_term_freqs();
-        if (!score_span(cur[i].bm, docs.data(), tfs.data(), m, max_doc, ks, sc) || !in_window(docs.data(), m, w0)) {
-          throw_corrupt(seg.meta().id, "a posting names a document past the segment");
-        }
-        for (size_t j = 0; j < m; ++j) {
-          const uint32_t o = docs[j] - w0;
-          acc[o] += sc[j];
-          ess[o >> 6] |= 1ULL << (o & 63);
-        }
-        if (m == docs.size()) {
-          p.next_block();
-        } else {
-          p.seek(docs[m]);
-        }
-      }
+      score_window(seg, cur[i], w0, wend, [&](uint32_t o, float sc) {
+        acc[o] += sc;
+        ess[o >> 6] |= 1ULL << (o & 63);
+      });
     }
     for (uint32_t w = 0; w < kWords; ++w) {
       uint64_t word = ess[w];
@@ -554,9 +577,7 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
   const auto& del = seg.deleted_bitset();
   alignas(64) float acc[kUnionWindow] = {};         // summed scores of the candidates (> 0)
   alignas(64) uint8_t seen[kUnionWindow] = {};      // bit 0: an essential term has the doc, bit 1: another
-  uint32_t list[kUnionWindow];                      // the candidates' offsets
-  alignas(64) float ks[bitpacking::kBlockSize];
-  alignas(64) float sc[bitpacking::kBlockSize];
+  uint32_t list[kUnionWindow + 1];                  // the candidates' offsets (+1: written before counted)
   uint32_t pick[bitpacking::kBlockSize];
   uint64_t count = 0;
   for (;;) {
@@ -571,27 +592,12 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
     while (first_essential < n && prefix[first_essential] < theta) ++first_essential;
     uint32_t nl = 0;
     for (size_t i = first_essential; i < n; ++i) {
-      SegmentPostings& p = cur[i].p;
-      while (p.doc() < wend) {
-        const auto docs = p.block_docs();
-        const size_t m = count_below(docs.data(), docs.size(), wend);
-        const auto tfs = p.block_term_freqs();
-        if (!score_span(cur[i].bm, docs.data(), tfs.data(), m, max_doc, ks, sc) || !in_window(docs.data(), m, w0)) {
-          throw_corrupt(seg.meta().id, "a posting names a document past the segment");
-        }
-        for (size_t j = 0; j < m; ++j) {
-          const uint32_t o = docs[j] - w0;
-          acc[o] += sc[j];
-          list[nl] = o;
-          nl += seen[o] == 0 ? 1 : 0;  // only essential terms have marked docs so far
-          seen[o] = 1;
-        }
-        if (m == docs.size()) {
-          p.next_block();
-        } else {
-          p.seek(docs[m]);
-        }
-      }
+      score_window(seg, cur[i], w0, wend, [&](uint32_t o, float sc) {
+        acc[o] += sc;
+        list[nl] = o;
+        nl += seen[o] == 0 ? 1 : 0;  // only essential terms have marked docs so far
+        seen[o] = 1;
+      });
     }
     for (size_t i = 0; i < first_essential; ++i) {
       SegmentPostings& p = cur[i].p;
@@ -638,6 +644,132 @@ static uint64_t union_count_windows(const SegmentReader& seg, uint32_t seg_index
       top.offer(Hit{s, seg_index, d, base + d});
       theta = top.threshold();
     }
+  }
+  return count;
+}
+
+// For one must term (cur[0]) and should ones (cur[1..n), largest weight first): rest[i], the
+// weights of cur[i..n) added up (rest[n] == 0), which bound what the should terms from i on add.
+static std::vector<float> should_bounds(const std::vector<BoolCursor>& cur) {
+  std::vector<float> rest(cur.size() + 1, 0.0f);
+  for (size_t i = cur.size(); i-- > 1;) rest[i] = rest[i + 1] + cur[i].weight;
+  return rest;
+}
+
+// s plus the scores at d of the should terms cur[1..n), each sought to d only while s plus the
+// bound of those not added yet can still reach theta.
+[[gnu::always_inline]] inline float add_should(std::vector<BoolCursor>& cur, const std::vector<float>& rest,
+                                                uint32_t d, float s, float theta) {
+  for (size_t i = 1; i < cur.size(); ++i) {
+    if (s + rest[i] < theta) break;
+    SegmentPostings& q = cur[i].p;
+    if (q.doc() < d) q.seek(d);
+    if (q.doc() == d) s += cur[i].bm.score(d, q.term_freq());
+  }
+  return s;
+}
+
+// Top k of one must term and should ones ("+a b c", no must-not term) over one segment, a window
+// of docs at a time: the must term's docs of the window are scored in bulk into an array, block
+// by block without seeking; then, in doc order, each of them gets the should terms' scores
+// (largest weight first), each sought to it only while the score plus the weights of the should
+// terms not yet added can still enter the top k.
+static void top_k_required_windows(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const TermBool& tb,
+                                   const search::Stats& stats, TopK& top) {
+  std::vector<BoolCursor> cur;
+  std::vector<ExclCursor> excl;
+  size_t num_must = 0;
+  if (!open_bool(seg, tb, stats, cur, num_must, excl)) return;
+  const std::vector<float> rest = should_bounds(cur);
+  // Smaller windows let the threshold follow the top k more closely, larger ones cost less per
+  // window; a large k raises its threshold slowly anyway.
+  constexpr uint32_t kMaxWindow = 4096;
+  const uint32_t window = top.k() >= 256 ? kMaxWindow : kUnionWindow;
+  const uint32_t words = window / 64;
+  alignas(64) float acc[kMaxWindow];
+  alignas(64) uint64_t ess[kMaxWindow / 64] = {};
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  BoolCursor& req = cur[0];
+  SegmentPostings& p = req.p;
+  for (;;) {
+    float theta = top.threshold();
+    if (req.weight + rest[1] < theta) return;  // no document can enter any more
+    const uint32_t first = p.doc();
+    if (first == kTerminated) return;
+    if (first >= max_doc) throw_corrupt(seg.meta().id, "a posting names a document past the segment");
+    const uint32_t w0 = first & ~63u;
+    const uint32_t wend = w0 + window;  // no overflow: first < max_doc
+    score_window(seg, req, w0, wend, [&](uint32_t o, float sc) {
+      acc[o] = sc;
+      ess[o >> 6] |= 1ULL << (o & 63);
+    });
+    for (uint32_t w = 0; w < words; ++w) {
+      for (uint64_t bits = ess[w]; bits != 0; bits &= bits - 1) {
+        const uint32_t o = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        const uint32_t d = w0 + o;
+        const float s = add_should(cur, rest, d, acc[o], theta);
+        if (s < theta || (deletes && seg.is_deleted(d))) continue;
+        top.offer(Hit{s, seg_index, d, base + d});
+        theta = top.threshold();
+      }
+      ess[w] = 0;
+    }
+  }
+}
+
+// One must term with must-not ones ("+a -b -c", should terms too) over one segment: the must
+// term's docs in order, each one looked up in the must-not terms only if it is counted or may
+// enter the top k; without a count, blocks whose impacts (plus the should terms' weights) cannot
+// reach the top k are passed over. Returns the live matches when `want_count`.
+static uint64_t required_excluding(const SegmentReader& seg, uint32_t seg_index, uint64_t base, const TermBool& tb,
+                                   const search::Stats& stats, TopK& top, bool want_count) {
+  std::vector<BoolCursor> cur;
+  std::vector<ExclCursor> excl;
+  size_t num_must = 0;
+  if (!open_bool(seg, tb, stats, cur, num_must, excl)) return 0;
+  const std::vector<float> rest = should_bounds(cur);
+  const float should_weight = rest[1];
+  const uint32_t max_doc = seg.max_doc();
+  const bool deletes = seg.has_deletes();
+  const bool collect = top.k() > 0;
+  uint64_t count = 0;
+  BoolCursor& req = cur[0];
+  SegmentPostings& p = req.p;
+  while (p.doc() != kTerminated) {
+    float theta = top.threshold();
+    if (!want_count) {
+      if (!collect || req.weight + should_weight < theta) break;
+      p.shallow_seek(p.doc());
+      if (search::block_upper_bound(req.bm, p.block_impacts()) + should_weight < theta) {
+        p.next_block();
+        continue;
+      }
+    }
+    const auto docs = p.block_docs();
+    const auto tfs = p.block_term_freqs();
+    if (docs.back() >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(docs.back()));
+    for (size_t j = 0; j < docs.size(); ++j) {
+      const uint32_t d = docs[j];
+      if (deletes && seg.is_deleted(d)) continue;
+      float s = 0;
+      if (!want_count) {
+        s = req.bm.score(d, tfs[j]);
+        if (s + should_weight < theta) continue;
+      }
+      if (excluded(excl, d)) continue;
+      ++count;
+      if (!collect) continue;
+      if (want_count) {
+        s = req.bm.score(d, tfs[j]);
+        if (s + should_weight < theta) continue;
+      }
+      s = add_should(cur, rest, d, s, theta);
+      if (s < theta) continue;
+      top.offer(Hit{s, seg_index, d, base + d});
+      theta = top.threshold();
+    }
+    p.next_block();
   }
   return count;
 }
@@ -957,12 +1089,36 @@ static uint64_t count_union(const SegmentReader& seg, const std::vector<std::pai
 
 SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
                            const std::function<void(const Hit&)>* each) const {
-  search::Stats stats(segments_, tables_, params_);
+  search::Stats stats(segments_, schema_, params_, bm25_tables_.get());
   SearchResult result;
+  const uint64_t total_docs = bm25_tables_->total_docs;
   if (each == nullptr) {
     if (auto tb = term_boolean(q)) {
       if (k == 0 && !want_count) return result;
-      TopK top(k, /*buffered=*/want_count, bases_, total_docs_);
+      // One must term: its docs in order, the other terms looked up for them ("+a -b -c", with or
+      // without should terms), or a window at a time ("+a b c", top k). Else the rarest must term
+      // leads (block-max top k, or a count that scores every match for a top k with a count).
+      if (tb->must.size() == 1 && !tb->must_not.empty()) {
+        TopK top(k, /*buffered=*/false, bases_, total_docs);
+        for (size_t s = 0; s < segments_.size(); ++s) {
+          result.count += required_excluding(*segments_[s], static_cast<uint32_t>(s), bases_[s], *tb, stats, top,
+                                             want_count);
+        }
+        if (!want_count) result.count = 0;
+        result.hits = top.take();
+        return result;
+      }
+      if (tb->must.size() == 1 && !tb->should.empty() && k > 0) {
+        // The count (without the should terms) is the must term's: count() does not come here.
+        if (want_count) result.count = count(q);
+        TopK top(k, /*buffered=*/false, bases_, total_docs);
+        for (size_t s = 0; s < segments_.size(); ++s) {
+          top_k_required_windows(*segments_[s], static_cast<uint32_t>(s), bases_[s], *tb, stats, top);
+        }
+        result.hits = top.take();
+        return result;
+      }
+      TopK top(k, /*buffered=*/want_count, bases_, total_docs);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (k > 0 && !want_count) {
           top_k_bool(*segments_[s], static_cast<uint32_t>(s), bases_[s], *tb, stats, top);
@@ -983,7 +1139,7 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
     auto terms = term_union(q);
     if ((term != nullptr && boost > 0) || !terms.empty()) {
       if (want_count && term != nullptr) result.count = count(*term);
-      TopK top(k, /*buffered=*/want_count && term == nullptr, bases_, total_docs_);
+      TopK top(k, /*buffered=*/want_count && term == nullptr, bases_, total_docs);
       for (size_t s = 0; s < segments_.size(); ++s) {
         if (term != nullptr) {
           top_k_term(*segments_[s], static_cast<uint32_t>(s), bases_[s], *term, boost, stats, top);
@@ -999,37 +1155,43 @@ SearchResult Searcher::run(const Query& q, size_t k, bool want_count,
       return result;
     }
   }
-  // min-heap of the best k: the top is the worst kept hit
-  std::priority_queue<Hit, std::vector<Hit>, HitOrder> heap;
+  // Any other query, document at a time. The collector is made for the first segment's scorer:
+  // a heap when the scorer bounds its scores (the threshold lets it skip documents), else
+  // buffered (every match is scored anyway).
+  std::optional<TopK> top;
   for (size_t s = 0; s < segments_.size(); ++s) {
     const SegmentReader& seg = *segments_[s];
     auto scorer = search::build_scorer(q, seg, stats, 1.0f);
     const bool deletes = seg.has_deletes();
     const uint32_t max_doc = seg.max_doc();
+    const bool bounded = scorer->bounded();
+    if (!top) top.emplace(k, !bounded, bases_, total_docs);
+    const bool score_all = each != nullptr || (k > 0 && !bounded);
     for (uint32_t d = scorer->doc(); d != kTerminated; d = scorer->advance()) {
       // Scores read per-document arrays; a doc id past the segment can only come from damage.
       if (d >= max_doc) throw_corrupt(seg.meta().id, "a posting names document " + std::to_string(d) + " of " + std::to_string(max_doc));
       if (deletes && seg.is_deleted(d)) continue;
-      if (!scorer->matches()) continue;
-      ++result.count;
-      if (k == 0 && each == nullptr) continue;
-      Hit h{scorer->score(), static_cast<uint32_t>(s), d, bases_[s] + d};
-      if (each) (*each)(h);
-      if (k == 0) continue;
-      if (heap.size() < k) {
-        heap.push(h);
-      } else if (HitOrder()(h, heap.top())) {
-        heap.pop();
-        heap.push(h);
+      // A full top k needs no document whose best possible score is below its worst; it is not
+      // even confirmed unless counted.
+      const bool competitive = score_all || (k > 0 && !(scorer->max_score() < top->threshold()));
+      if (!competitive) {
+        if (want_count && scorer->matches()) ++result.count;
+        continue;
       }
+      float score;
+      if (bounded) {
+        if (!scorer->matches_scored(score)) continue;
+      } else {
+        if (!scorer->matches()) continue;
+        score = scorer->score();
+      }
+      ++result.count;
+      Hit h{score, static_cast<uint32_t>(s), d, bases_[s] + d};
+      if (each) (*each)(h);
+      top->offer(h);
     }
   }
-  result.hits.reserve(heap.size());
-  while (!heap.empty()) {
-    result.hits.push_back(heap.top());
-    heap.pop();
-  }
-  std::reverse(result.hits.begin(), result.hits.end());
+  if (top) result.hits = top->take();
   if (!want_count) result.count = 0;
   return result;
 }
@@ -1080,7 +1242,7 @@ uint64_t Searcher::count(const Query& query) const {
   }
   auto terms = term_union(q);
   if (!terms.empty()) {
-    search::Stats stats(segments_, tables_, params_);
+    search::Stats stats(segments_, schema_, params_, bm25_tables_.get());
     uint64_t n = 0;
     for (const auto& seg : segments_) n += count_union(*seg, terms, stats);
     return n;

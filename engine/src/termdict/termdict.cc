@@ -65,7 +65,8 @@ std::optional<std::string> prefix_successor(std::string_view prefix) {
 // ---------------------------------------------------------------------------------------------
 // Builder
 
-TermDictBuilder::TermDictBuilder(size_t block_size) : block_size_(block_size == 0 ? 1 : block_size) {
+TermDictBuilder::TermDictBuilder(size_t block_size, const ValueChain* chain)
+    : block_size_(block_size == 0 ? 1 : block_size), chain_(chain) {
   write_envelope_header(out_, kTermDictKind, kTermDictVersion);
 }
 
@@ -80,13 +81,34 @@ void TermDictBuilder::insert(std::string_view key, std::span<const uint8_t> valu
     throw_error(ErrorCode::kInvalidArgument, "TermDictBuilder: key or value too long");
   }
   size_t shared = block_count_ > 0 ? common_prefix(last_key_, key) : 0;
+  // The stored form of the value: as it is without a chain; with one, chained to the previous
+  // entry when the block has one and the chain can follow it, else a block's first entry.
+  std::span<const uint8_t> stored = value;
+  ValueChain::State next = state_;
+  bool can_follow = true;
+  if (chain_ != nullptr) {
+    stored_.buf().clear();
+    can_follow = block_count_ > 0 && chain_->encode(value, false, next, stored_);
+    stored = stored_.span();
+  }
   auto entry_size = [&](size_t sh) {
-    return vint_len(sh) + vint_len(key.size() - sh) + (key.size() - sh) + vint_len(value.size()) +
-           value.size();
+    return vint_len(sh) + vint_len(key.size() - sh) + (key.size() - sh) + vint_len(stored.size()) +
+           stored.size();
   };
-  if (block_count_ > 0 && block_.size() + entry_size(shared) > block_size_) {
+  if (block_count_ > 0 && (!can_follow || block_.size() + entry_size(shared) > block_size_)) {
     flush_block();
     shared = 0;
+  }
+  if (chain_ != nullptr && block_count_ == 0) {
+    stored_.buf().clear();
+    next = state_;
+    if (!chain_->encode(value, true, next, stored_)) {
+      throw_error(ErrorCode::kInternal, "TermDictBuilder: the value chain refused a block's first value");
+    }
+    stored = stored_.span();
+  }
+  if (stored.size() > UINT32_MAX / 2) {
+    throw_error(ErrorCode::kInvalidArgument, "TermDictBuilder: value too long");
   }
   if (block_count_ == 0 && has_pending_) {
     // The previous block's separator can be chosen now that its successor key is known.
@@ -107,9 +129,10 @@ void TermDictBuilder::insert(std::string_view key, std::span<const uint8_t> valu
   block_.vint(shared);
   block_.vint(key.size() - shared);
   block_.bytes(key.substr(shared));
-  block_.vint(value.size());
-  block_.bytes(value);
+  block_.vint(stored.size());
+  block_.bytes(stored);
   last_key_.assign(key);
+  state_ = next;
   ++block_count_;
   ++num_terms_;
 }
@@ -167,6 +190,7 @@ struct BlockMeta {
 
 struct TermDictData {
   FileSlice file;
+  const ValueChain* chain = nullptr;
   std::string name;
   uint64_t num_terms = 0;
   uint64_t checksum = 0;
@@ -206,10 +230,13 @@ class BlockCursor {
     remaining_ = d->blocks[block].count;
     first_ = true;
     prev_len_ = 0;
+    state_ = ValueChain::State{};
+    skip_fn_ = d->chain != nullptr ? d->chain->skip_fn() : nullptr;
   }
   void clear() { remaining_ = 0; }
   uint32_t remaining() const { return remaining_; }
   bool first() const { return first_; }
+  ValueChain::State& state() { return state_; }
   size_t prev_len() const { return prev_len_; }
 
   void head(uint32_t& shared, const uint8_t*& suffix, uint32_t& suffix_len) {
@@ -229,9 +256,25 @@ class BlockCursor {
     v = p_;
     p_ += len;
   }
+  // The entry's value as inserted: the stored bytes, or their decoding by the dictionary's chain
+  // into `buf`.
+  void value(const uint8_t*& v, uint32_t& len, std::vector<uint8_t>& buf) {
+    value(v, len);
+    if (d_->chain != nullptr) {
+      d_->chain->decode(std::span<const uint8_t>(v, len), first_, state_, &buf);
+      v = buf.data();
+      len = static_cast<uint32_t>(buf.size());
+    }
+  }
+  // Passes over the entry's value (a chain still follows it).
   void skip_value() {
     uint32_t len = vint();
     if (len > static_cast<size_t>(end_ - p_)) d_->fail_block(block_, "value past the block's end");
+    if (skip_fn_ != nullptr) {
+      if (!skip_fn_(p_, p_ + len, first_, state_)) d_->fail_block(block_, "bad value");
+    } else if (d_->chain != nullptr) {
+      d_->chain->decode(std::span<const uint8_t>(p_, len), first_, state_, nullptr);
+    }
     p_ += len;
   }
   void done_entry(size_t key_len) {
@@ -266,6 +309,8 @@ class BlockCursor {
   uint32_t remaining_ = 0;
   bool first_ = true;
   size_t prev_len_ = 0;
+  ValueChain::State state_;  // the chain's state after the entries read
+  ValueChain::SkipFn skip_fn_ = nullptr;
 };
 
 // Decodes a whole block, calling fn(key, value) for each entry; stops when fn returns false.
@@ -275,6 +320,7 @@ void scan_block(const TermDictData& d, size_t block, std::string& key, Fn&& fn) 
   BlockCursor cur;
   cur.reset(&d, block, data.data());
   key.clear();
+  std::vector<uint8_t> buf;
   while (cur.remaining() > 0) {
     uint32_t shared, slen, vlen;
     const uint8_t* suf;
@@ -282,7 +328,7 @@ void scan_block(const TermDictData& d, size_t block, std::string& key, Fn&& fn) 
     cur.head(shared, suf, slen);
     key.resize(shared);
     key.append(reinterpret_cast<const char*>(suf), slen);
-    cur.value(val, vlen);
+    cur.value(val, vlen, buf);
     cur.done_entry(key.size());
     if (!fn(std::string_view(key), std::span<const uint8_t>(val, vlen))) return;
   }
@@ -303,6 +349,7 @@ struct TermStream::Impl {
   std::string key;
   const uint8_t* val = nullptr;
   uint32_t val_len = 0;
+  std::vector<uint8_t> val_buf;  // the current value, decoded by the dictionary's chain
   uint64_t next_ord = 0;
   uint64_t ord = 0;
   bool done = false;
@@ -377,7 +424,7 @@ bool TermStream::Impl::advance() {
     }
     key.resize(shared);
     key.append(reinterpret_cast<const char*>(suf), slen);
-    cur.value(val, val_len);
+    cur.value(val, val_len, val_buf);
     cur.done_entry(key.size());
     ord = next_ord++;
     if (has_upper && block == upper_block) {
@@ -484,8 +531,9 @@ uint64_t TermStream::ordinal() const { return impl_ ? impl_->ord : 0; }
 
 TermDict::TermDict() = default;
 
-TermDict TermDict::open(FileSlice file) {
+TermDict TermDict::open(FileSlice file, const ValueChain* chain) {
   auto d = std::make_shared<TermDictData>();
+  d->chain = chain;
   d->name = file.name().empty() ? std::string("term dictionary") : file.name();
   d->file = file;
   const std::string& name = d->name;
@@ -652,7 +700,11 @@ bool TermDict::get(std::string_view key, std::vector<uint8_t>& value_out) const 
       const uint8_t* v;
       uint32_t vlen;
       cur.value(v, vlen);
-      value_out.assign(v, v + vlen);
+      if (d_->chain != nullptr) {
+        d_->chain->decode(std::span<const uint8_t>(v, vlen), cur.first(), cur.state(), &value_out);
+      } else {
+        value_out.assign(v, v + vlen);
+      }
       return true;
     }
     if (i < slen && (i == rest || suf[i] > k[matched + i])) return false;  // entry > key

@@ -34,7 +34,8 @@ inline constexpr uint32_t kMaxImpacts = 32;
 
 // Where a term's postings live. Terms with doc_freq == 1 are inlined: their one posting is kept
 // here (single_*) and nothing is written to the postings stream (postings_len == 0).
-// The term dictionary must keep every field: store TermInfos with encode()/decode().
+// A segment's term dictionary stores them with encode_stored() (offsets implicit within a block)
+// and hands them out in the standalone form of encode()/decode().
 struct TermInfo {
   uint32_t doc_freq = 0;
   uint64_t postings_offset = 0, postings_len = 0;    // byte range in the postings body
@@ -44,12 +45,68 @@ struct TermInfo {
   uint32_t single_tf = 0;
   uint8_t single_fieldnorm_id = 0;
 
-  // Compact form (vints, docs/format/postings.md "TermInfo"): typically 3-8 bytes.
+  // Standalone form (vints, absolute offsets; docs/format/postings.md "TermInfo"): what a term
+  // dictionary hands out. Not stored in files.
   void encode(ByteWriter& out) const;
   // Throws Error(kCorrupt) on bad bytes.
   static TermInfo decode(ByteReader& in);
 
+  // Stored form (docs/format/postings.md "TermInfo"): within a block of the term dictionary the
+  // terms' ranges follow one another, so only a block's first entry stores offsets (the bases);
+  // a later entry's offsets are the ends of the ranges before it, kept in a Chain.
+  struct Chain {
+    uint64_t postings_end = 0;   // where the next term's postings start (body offset)
+    uint64_t positions_end = 0;  // where its positions start
+  };
+  // `first`: a block's first entry, which stores the bases (for a range the term lacks: the
+  // chain's end). Else the offsets must equal the chain's ends: returns false (writing nothing)
+  // when one does not. Updates `chain` to the ends of this term's ranges.
+  bool encode_stored(ByteWriter& out, bool first, Chain& chain) const;
+  // Throws Error(kCorrupt) on bad bytes (also a range end above 2^64 - 1); updates `chain`.
+  static TermInfo decode_stored(ByteReader& in, bool first, Chain& chain);
+  // Only follows the chain over the stored entry [p, end) (reads its lengths and bases, not the
+  // singleton): the fast path of a dictionary lookup passing over entries. Returns false on bad
+  // bytes (as decode_stored would throw), leaving `chain` unspecified.
+  static bool skip_stored(const uint8_t* p, const uint8_t* end, bool first, Chain& chain) noexcept {
+    Vint df = next_vint(p, end);
+    if (df.p == nullptr || df.v > UINT32_MAX) return false;
+    uint64_t post_len = 0;
+    p = df.p;
+    if (df.v >= 2) {
+      Vint l = next_vint(p, end);
+      if (l.p == nullptr) return false;
+      post_len = l.v;
+      p = l.p;
+    }
+    Vint pos_len = next_vint(p, end);
+    if (pos_len.p == nullptr) return false;
+    uint64_t post_end = chain.postings_end, pos_end = chain.positions_end;
+    if (first) {
+      Vint a = next_vint(pos_len.p, end);
+      if (a.p == nullptr) return false;
+      Vint b = next_vint(a.p, end);
+      if (b.p == nullptr) return false;
+      post_end = a.v;
+      pos_end = b.v;
+    }
+    if (post_len > UINT64_MAX - post_end || pos_len.v > UINT64_MAX - pos_end) return false;
+    chain.postings_end = post_end + post_len;
+    chain.positions_end = pos_end + pos_len.v;
+    return true;
+  }
+
   bool operator==(const TermInfo&) const = default;
+
+ private:
+  struct Vint {
+    const uint8_t* p;  // just after the vint; null on bad bytes
+    uint64_t v;
+  };
+  static Vint next_vint(const uint8_t* p, const uint8_t* end) noexcept {
+    if (p < end && *p < 0x80) [[likely]] return {p + 1, *p};
+    return next_vint_slow(p, end);
+  }
+  static Vint next_vint_slow(const uint8_t* p, const uint8_t* end) noexcept;
 };
 
 // Writes the postings of one term after another into two growing byte buffers. Offsets in the
@@ -140,11 +197,19 @@ class SegmentPostings {
   // Absolute positions of the current doc (opt == kPosition; empty otherwise). Decodes only the
   // position blocks holding this doc's positions.
   void positions(std::vector<uint32_t>& out) const;
+  // The same into out[0..term_freq()); returns their number (term_freq(); 0 without positions).
+  uint32_t positions(uint32_t* out) const;
+  // Keeps, of the increasing values c[0..n), those v for which v + add is a position of the
+  // current doc, in order at the front of c; returns how many. With first_only, returns 1 as
+  // soon as one is found (c is then unspecified). Decodes the doc's positions only as far as the
+  // last value needs.
+  uint32_t filter_positions(uint32_t* c, uint32_t n, uint64_t add, bool first_only) const;
   uint32_t doc_freq() const { return doc_freq_; }
   IndexRecordOption record_option() const { return opt_; }
 
   // Bulk iteration (collectors that take every doc): the current doc and the rest of the decoded
   // block, doc() first; empty when terminated. Valid until the next call that moves the cursor.
+  // The docs never decrease (also in damaged data: a block whose doc ids wrap around is rejected).
   std::span<const uint32_t> block_docs() const {
     if (doc_ == kTerminated) return {};
     return {docs_ + cur_, n_ - cur_};
@@ -209,6 +274,7 @@ class SegmentPostings {
   void decode_tfs() const;
   void end();
   void load_positions_subblock(uint64_t sub) const;
+  uint64_t first_position_index(uint32_t tf) const;  // of the current doc, range-checked
   void decode_impacts(uint64_t off, uint32_t len) const;
   [[noreturn]] void corrupt(const char* detail) const;
 
@@ -251,7 +317,7 @@ class SegmentPostings {
   // Lazily decoded positions.
   mutable uint32_t pfx_doc_ = 0;      // tf prefix cache: positions before doc pfx_doc_ of block
   mutable uint64_t pfx_sum_ = 0;
-  mutable uint64_t psub_ = UINT64_MAX;  // number of the position sub-block in pos_buf_
+  mutable uint64_t psub_ = UINT64_MAX;  // number of the position sub-block in pos_buf_ (running sums)
   mutable uint64_t psub_byte_ = 0;      // its byte offset
   mutable uint64_t psub_next_byte_ = 0; // byte offset just after it
   mutable uint32_t pos_buf_[bitpacking::kBlockSize];

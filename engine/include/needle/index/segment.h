@@ -33,10 +33,11 @@ inline constexpr const char* kStoreExt = "store";    // document store
 inline constexpr const char* kInfoExt = "info";      // per-field statistics
 inline constexpr const char* kDeletesExt = "del";    // `<id>.<gen>.del`: deleted-documents bitset
 // Version written in the envelope of every segment file, and the oldest one read. Version 2
-// changed the postings (per-block impacts, docs/format/postings.md); version 1 segments are
+// changed the postings (per-block impacts, docs/format/postings.md); version 3 the TermInfos in
+// the term dictionary (offsets implicit after a block's first entry). Older segments are
 // rejected as kVersionTooOld.
-inline constexpr uint32_t kSegmentFormatVersion = 2;
-inline constexpr uint32_t kMinSegmentFormatVersion = 2;
+inline constexpr uint32_t kSegmentFormatVersion = 3;
+inline constexpr uint32_t kMinSegmentFormatVersion = 3;
 
 // Positions of the next value of a multi-valued text field start this far after the last token
 // of the previous value, so a phrase never matches across two values.

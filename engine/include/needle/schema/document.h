@@ -41,7 +41,8 @@ class DocumentParser {
 // fields only, as (field id, count, values) groups.
 std::vector<uint8_t> encode_stored(const Schema& schema, const Document& doc);
 Document decode_stored(const Schema& schema, std::span<const uint8_t> bytes);
-// {"field": value or [values], ...} in schema field order.
+// {"field": value or [values], ...} in schema field order; a json field whose one value is an
+// array prints as [value], so that the line parses back into the same document.
 std::string stored_to_json(const Schema& schema, const Document& doc);
 
 }  // namespace needle

@@ -1,13 +1,15 @@
-// json fields: flattening a JSON object into (dotted path, typed leaf) pairs and the term encoding
+// json fields: flattening a JSON value into (dotted path, typed leaf) pairs and the term encoding
 // of a leaf. docs/format/schema.md ("json fields") is the specification.
 //
 // A leaf's term (the bytes after the 2-byte field id of the key) is
 //     path bytes | 0x00 | type byte | value bytes
-// where the path is the keys from the field root joined by '.', the type byte is one of JsonType,
+// where the path is the keys from the field root joined by '.' (empty for a leaf at the root: a
+// value that is a scalar, or the scalars of a value that is an array), the type byte is one of JsonType,
 // and the value bytes are the existing encoding of that type (string tokens: UTF-8 as the field's
 // analyzer made them; i64: big-endian of v XOR 2^63; f64: the order-preserving 8 bytes; bool: 0/1).
 // 0x00 cannot occur in a path (keys with NUL are rejected), so `path 0x00` never prefixes a term
-// of another path, and terms of one path and type are contiguous and ordered by value.
+// of another path (the root's terms start with 0x00, every other path's with a key byte), and
+// terms of one path and type are contiguous and ordered by value.
 #pragma once
 
 #include <cstdint>
@@ -76,11 +78,13 @@ struct JsonLeaf {
   std::string value;
 };
 
-// Parses json values and lists their leaves in document order (arrays give several leaves at one
-// path; null and empty arrays or objects give none). Keys containing '.' are split at the dots:
-// {"a.b":1} is the same leaf as {"a":{"b":1}}. A key that is empty, starts or ends with '.', holds
-// ".." or a NUL byte, a path longer than kMaxJsonPathBytes, nesting deeper than kMaxJsonDepth, or
-// a value that is not a JSON object throws Error(kDocument) naming the field and the path.
+// Parses json values (any JSON value: object, array, string, number, boolean, null) and lists
+// their leaves in document order. An object's leaves are at their key paths; a scalar at the root,
+// or inside arrays at the root, is a leaf at the empty path; arrays give several leaves at one
+// path, at any depth; null and empty arrays or objects give none. Keys containing '.' are split at
+// the dots: {"a.b":1} is the same leaf as {"a":{"b":1}}. Text that is not JSON, a key that is
+// empty, starts or ends with '.', holds ".." or a NUL byte, a path longer than kMaxJsonPathBytes,
+// or nesting deeper than kMaxJsonDepth throws Error(kDocument) naming the field and the path.
 // Not thread-safe: one per thread.
 class JsonFlattener {
  public:
@@ -88,9 +92,9 @@ class JsonFlattener {
   ~JsonFlattener();
   JsonFlattener(const JsonFlattener&) = delete;
   JsonFlattener& operator=(const JsonFlattener&) = delete;
-  // Appends the leaves of `json` (one JSON object) to `out`.
+  // Appends the leaves of `json` (the JSON text of one value) to `out`.
   void flatten(const FieldEntry& field, std::string_view json, std::vector<JsonLeaf>& out);
-  // Checks `json` (JSON text of one object) as flatten does and returns its canonical
+  // Checks `json` (the JSON text of one value) as flatten does and returns its canonical
   // (minified) form.
   std::string canonical(const FieldEntry& field, std::string_view json);
 

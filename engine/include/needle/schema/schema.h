@@ -21,7 +21,7 @@ enum class FieldType : uint8_t {
   kTimestamp = 7,  // microseconds since the Unix epoch, UTC
   kBytes = 8,
   kIp = 9,         // IPv4 and IPv6, stored as 16 bytes (IPv4 mapped into ::ffff:0:0/96)
-  kJson = 10,      // a JSON object; every leaf indexed under its dotted path (schema/json.h)
+  kJson = 10,      // any JSON value; every leaf indexed under its dotted path (schema/json.h)
 };
 
 // True for the types whose values go through the field's analyzer (text, and json string leaves).

@@ -31,7 +31,8 @@ struct BytesValue {
   bool operator==(const BytesValue&) const = default;
 };
 
-// A json field's value: one JSON object in canonical (minified) form; see schema/json.h.
+// A json field's value: one JSON value (object, array, scalar) in canonical (minified) form; see
+// schema/json.h.
 struct JsonValue {
   std::string json;
   bool operator==(const JsonValue&) const = default;

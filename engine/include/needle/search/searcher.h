@@ -15,7 +15,7 @@ namespace needle {
 
 class Split;
 namespace search {
-struct FieldTables;
+struct Bm25Tables;
 }
 
 struct Bm25Params {
@@ -57,11 +57,10 @@ class Searcher {
   SearchResult run(const Query& q, size_t k, bool want_count, const std::function<void(const Hit&)>* each) const;
   std::vector<std::shared_ptr<SegmentReader>> segments_;
   std::vector<uint64_t> bases_;
-  uint64_t total_docs_ = 0;  // sum of the segments' max_doc
   Schema schema_;
   std::shared_ptr<const AnalyzerRegistry> analyzers_;
   Bm25Params params_;
-  std::shared_ptr<const search::FieldTables> tables_;  // BM25 field statistics, built once
+  std::shared_ptr<const search::Bm25Tables> bm25_tables_;  // for params_, computed once
   std::shared_ptr<const void> keep_alive_;
 };
 

@@ -22,11 +22,48 @@
 namespace needle {
 
 constexpr uint32_t kTermDictKind = fourcc("TDIC");
-constexpr uint32_t kTermDictVersion = 1;
+constexpr uint32_t kTermDictVersion = 2;
+
+// Chained values (docs/format/termdict.md "Chained values"): a dictionary may store each value
+// relative to the values before it in its block (a reader always decodes a block from its first
+// entry). The chain turns a value into its stored form and back; the dictionary hands it every
+// value of a block in order, and only ever shows callers the values as they were inserted. A
+// dictionary without a chain stores values as they are. Implementations are stateless (the state
+// lives in `State`, whose meaning is the chain's) and thread-safe.
+class ValueChain {
+ public:
+  struct State {
+    uint64_t a = 0, b = 0;
+  };
+  virtual ~ValueChain() = default;
+  // Writer. `state` is the state after the previous value of the dictionary (all zero before the
+  // first). Appends the stored form of `value` to `out` and updates `state`: as the first entry of
+  // a block when `first`, else relative to `state`; returns false (and writes nothing) when the
+  // value cannot follow `state`, so that the builder starts a new block with it.
+  virtual bool encode(std::span<const uint8_t> value, bool first, State& state,
+                      ByteWriter& out) const = 0;
+  // Reader. `stored`: the stored form of an entry; `state`: after the earlier entries of its block
+  // (ignored when `first`). Updates `state`; when `out` is not null, replaces its contents with the
+  // value as inserted. Throws Error(kCorrupt) on bad bytes.
+  virtual void decode(std::span<const uint8_t> stored, bool first, State& state,
+                      std::vector<uint8_t>* out) const = 0;
+
+  // An optional fast path for decode(stored, first, state, nullptr) on the entries a lookup passes
+  // over (most of a block): a plain function over [p, end) that returns false on bad bytes.
+  using SkipFn = bool (*)(const uint8_t* p, const uint8_t* end, bool first, State& state);
+  SkipFn skip_fn() const { return skip_fn_; }
+
+ protected:
+  explicit ValueChain(SkipFn skip_fn = nullptr) : skip_fn_(skip_fn) {}
+
+ private:
+  SkipFn skip_fn_;
+};
 
 class TermDictBuilder {
  public:
-  explicit TermDictBuilder(size_t block_size = 4096);
+  // `chain` (optional) must outlive the builder; a reader of the file must use the same chain.
+  explicit TermDictBuilder(size_t block_size = 4096, const ValueChain* chain = nullptr);
   // Keys must increase strictly (memcmp order; the empty key may come first): else Error(kInternal).
   void insert(std::string_view key, std::span<const uint8_t> value);
   uint64_t num_terms() const { return num_terms_; }
@@ -37,6 +74,9 @@ class TermDictBuilder {
   void flush_block();
 
   size_t block_size_;
+  const ValueChain* chain_;
+  ValueChain::State state_;  // chain state after the last value inserted
+  ByteWriter stored_;        // scratch: a value's stored form
   ByteWriter out_;           // envelope header + finished blocks
   ByteWriter block_;         // the block being filled
   ByteWriter index_;         // index entries of finished blocks, except the pending separator
@@ -88,7 +128,9 @@ class TermDict {
   // Reads only the tail (envelope footer, trailer, block index): at most two reads of `file`.
   // Checks the envelope (kind, version, length) and every offset of the index; Error(kCorrupt),
   // kVersionTooOld or kVersionTooNew otherwise. The whole-file checksum: verify_checksum().
-  static TermDict open(FileSlice file);
+  // `chain`: the one the file was written with (must outlive every copy of the dictionary and its
+  // streams); values read are the values as inserted.
+  static TermDict open(FileSlice file, const ValueChain* chain = nullptr);
   void verify_checksum() const;  // reads everything; Error(kCorrupt) on a mismatch
 
   uint64_t num_terms() const;

@@ -16,7 +16,12 @@ public enum FieldType {
   TIMESTAMP(7, "timestamp"),
   BYTES(8, "bytes"),
   /** IPv4 or IPv6 address. */
-  IP(9, "ip");
+  IP(9, "ip"),
+  /**
+   * Any JSON value; every leaf is indexed under its dotted path, a scalar at the root under the
+   * empty path (docs/format/schema.md, "json fields").
+   */
+  JSON(10, "json");
 
   private final int value;
   private final String jsonName;

@@ -122,14 +122,26 @@ object NeedleErrors {
 }
 
 /** An error of the needle connector: a stable id, its SQLSTATE and the values filled into its
-  * message. The message reads `[ID] text SQLSTATE: xxxxx`, as Spark's own errors do. */
+  * message. The message reads `[ID] text SQLSTATE: xxxxx`, as Spark's own errors do, and it is a
+  * `SparkThrowable` whose condition is the id, so tools that read Spark's error conditions (and
+  * `catch { case e: SparkThrowable => e.getCondition }`) see needle's. */
 class NeedleException(
     val errorId: ErrorId,
     val messageParameters: Map[String, String],
     cause: Throwable)
-    extends RuntimeException(NeedleException.render(errorId, messageParameters), cause) {
+    extends RuntimeException(NeedleException.render(errorId, messageParameters), cause)
+    with org.apache.spark.SparkThrowable {
 
   def sqlState: String = NeedleErrors.condition(errorId).sqlState
+
+  // The conditions are needle's own, not in Spark's catalog: every method that would look one up
+  // there answers from needle's catalog instead.
+  override def getCondition: String = errorId.name
+  override def getSqlState: String = sqlState
+  override def isInternalError: Boolean = false
+  override def getMessageParameters: java.util.Map[String, String] = messageParameters.asJava
+  override def getDefaultMessageTemplate: String = NeedleErrors.condition(errorId).template
+  override def getBreakingChangeInfo: org.apache.spark.BreakingChangeInfo = null
 }
 
 object NeedleException {

@@ -19,12 +19,16 @@ import io.needle.spark.log.FieldOptions
   * | float, double | f64 | the value (a float widened exactly) |
   * | decimal(p ≤ 18, s) | i64 | the unscaled value (so ranges are exact) |
   * | decimal(p > 18, s) | string | the exact text with s decimals (`-12.50`) |
-  * | string | text, string or (not indexed) json | the value |
+  * | string | text, string or json | the value (json: the JSON text as written) |
   * | binary | bytes | the value |
   * | date | timestamp | midnight UTC of the day |
   * | timestamp, timestamp_ntz | timestamp | the microseconds (an NTZ value as if it were UTC) |
-  * | struct, array, map | string, not indexed | JSON text ([[JsonValues]]) |
-  */
+  * | struct, array, map | json | JSON text ([[JsonValues]]); its leaves indexed by path |
+  *
+  * A json field indexes every leaf of the value under its path inside the column
+  * (`payload.user.name:alice` for a struct column `payload`); the leaves of an array column, and
+  * of a map with non-string keys (an array of `[key, value]` pairs), are at the column's root
+  * (`tags:alice`). */
 sealed abstract class ColumnKind(val needleType: String) extends Serializable
 
 object ColumnKind {
@@ -37,13 +41,12 @@ object ColumnKind {
   final case class DecimalText(precision: Int, scale: Int) extends ColumnKind("string")
   /** `mode`: text, string or json. `binaryOrder`: the column's collation compares bytes (the
     * default UTF8_BINARY), so exact terms and term ranges mean what Spark's comparisons mean. */
-  final case class Str(mode: String, binaryOrder: Boolean)
-      extends ColumnKind(if (mode == "text") "text" else "string")
+  final case class Str(mode: String, binaryOrder: Boolean) extends ColumnKind(mode)
   case object Binary extends ColumnKind("bytes")
   case object Date extends ColumnKind("timestamp")
   case object Timestamp extends ColumnKind("timestamp")
   case object TimestampNtz extends ColumnKind("timestamp")
-  final case class Complex(dataType: DataType) extends ColumnKind("string")
+  final case class Complex(dataType: DataType) extends ColumnKind("json")
 
   /** The largest decimal precision kept as an unscaled i64. */
   val MaxLongDecimalPrecision = 18
@@ -191,35 +194,29 @@ object TablePlan {
       kind match {
         case Str(_, _) => ()
         case Complex(_) if t == "json" => ()
-        case Complex(_) => throw invalid("type", s"a ${f.dataType.simpleString} column is stored as JSON text; only type json applies")
+        case Complex(_) => throw invalid("type", s"a ${f.dataType.simpleString} column is a json field; only type json applies")
         case _ => throw invalid("type", s"type $t applies to string columns, and this column is ${f.dataType.simpleString}")
       }
     }
-    val isText = kind match {
-      case Str("text", _) => true
+    // Text and json fields analyze their (string) values with a tokenizer and may keep positions.
+    val analyzed = kind match {
+      case Str("text", _) | Str("json", _) | Complex(_) => true
       case _ => false
     }
-    if (o.tokenizer.isDefined && !isText) {
-      throw invalid("tokenizer", "tokenizers apply to text columns (needle.field.<column>.type = text)")
-    }
-    val indexed = kind match {
-      case Complex(_) | Str("json", _) => false
-      case _ => true
-    }
-    if (o.record.isDefined && !indexed) {
-      throw invalid("record", "the column is not indexed (JSON values are stored, not indexed, in this version)")
+    if (o.tokenizer.isDefined && !analyzed) {
+      throw invalid("tokenizer", "tokenizers apply to text and json columns (needle.field.<column>.type = text or json)")
     }
     o.record.foreach { r =>
-      if (r == "position" && !isText) throw invalid("record", "positions are kept only for text columns")
+      if (r == "position" && !analyzed) throw invalid("record", "positions are kept only for text and json columns")
     }
     ColumnPlan(
       name = f.name,
       dataType = f.dataType,
       kind = kind,
-      indexed = indexed,
+      indexed = true,
       stored = o.stored.getOrElse(true),
       fast = o.fast.getOrElse(false),
-      tokenizer = if (isText) Some(o.tokenizer.getOrElse("default")) else None,
+      tokenizer = if (analyzed) Some(o.tokenizer.getOrElse("default")) else None,
       record = o.record)
   }
 

@@ -19,14 +19,18 @@ import org.apache.spark.unsafe.types.UTF8String
   *
   *  - struct: an object of its fields, in order; array: an array;
   *  - map: an object when the key type is string, else an array of `[key, value]` pairs;
-  *  - integers and decimals: JSON numbers (decimals exactly, never in exponent form);
+  *  - integers and decimals: JSON numbers (decimals exactly, never in exponent form; a whole
+  *    decimal beyond 64 bits with a `.0`, since JSON parsers refuse such integer literals);
   *  - float and double: JSON numbers, the shortest text that reads back to the same value;
   *    `"NaN"`, `"Infinity"` and `"-Infinity"` as strings;
   *  - binary: base64 text; date: `yyyy-MM-dd`; timestamp: RFC 3339 UTC (`...Z`) with the
   *    microseconds; timestamp_ntz: `yyyy-MM-ddTHH:mm:ss.ffffff` without a zone;
   *  - null: `null`.
   *
-  * The shape is what a later JSON-path index (`payload.user.name:alice`) will read. */
+  * The engine keeps this text as written (so decimals of any precision come back exactly) and
+  * indexes its leaves by path (`payload.user.name:alice`): numbers as numbers (a decimal beyond
+  * the range of a double's exact integers is indexed as the nearest double), strings analyzed by
+  * the column's tokenizer. */
 object JsonValues {
   private val factory = new JsonFactory()
 
@@ -53,7 +57,12 @@ object JsonValues {
       case DoubleType =>
         val d = v.asInstanceOf[Double]
         if (d.isNaN || d.isInfinite) g.writeString(java.lang.Double.toString(d)) else g.writeNumber(d)
-      case _: DecimalType => g.writeNumber(v.asInstanceOf[Decimal].toJavaBigDecimal)
+      case _: DecimalType =>
+        val d = v.asInstanceOf[Decimal].toJavaBigDecimal
+        // JSON parsers (the engine's too) refuse integer literals beyond 64 bits: such a value is
+        // written with a fraction (`...999.0`), which reads back as the same decimal.
+        if (d.scale <= 0 && d.toBigInteger.bitLength > 63) g.writeNumber(d.toPlainString + ".0")
+        else g.writeNumber(d)
       case _: StringType => g.writeString(v.asInstanceOf[UTF8String].toString)
       case BinaryType => g.writeString(Base64.getEncoder.encodeToString(v.asInstanceOf[Array[Byte]]))
       case DateType => g.writeString(LocalDate.ofEpochDay(v.asInstanceOf[Int].toLong).toString)

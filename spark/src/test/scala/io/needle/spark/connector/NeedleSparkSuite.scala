@@ -6,6 +6,7 @@ import scala.jdk.CollectionConverters._
 
 import org.apache.hadoop.conf.Configuration
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
+import org.apache.spark.sql.types._
 import org.scalatest.{BeforeAndAfterAll, Suite}
 
 import io.needle.spark.log.{NeedleLog, Snapshot}
@@ -90,4 +91,20 @@ trait NeedleSparkSuite extends BeforeAndAfterAll { self: Suite =>
   }
 
   def canonRows(df: DataFrame): Seq[String] = df.collect().toSeq.map(canon).sorted
+
+  /** Nullable columns of every atomic Spark type but string, as the suites name them: `b sh i l
+    * f d`, then the given decimal columns, then `bool date ts ntz bin`. */
+  def atomicFields(decimals: StructField*): Seq[StructField] =
+    Seq(
+      StructField("b", ByteType),
+      StructField("sh", ShortType),
+      StructField("i", IntegerType),
+      StructField("l", LongType),
+      StructField("f", FloatType),
+      StructField("d", DoubleType)) ++ decimals ++ Seq(
+      StructField("bool", BooleanType),
+      StructField("date", DateType),
+      StructField("ts", TimestampType),
+      StructField("ntz", TimestampNTZType),
+      StructField("bin", BinaryType))
 }

@@ -17,24 +17,10 @@ import org.scalatest.funsuite.AnyFunSuite
   * exactly must leave no Filter in the plan; the others must still give complete answers. */
 class PushdownSuite extends AnyFunSuite with NeedleSparkSuite {
 
-  private val schema = StructType(Seq(
-    StructField("id", IntegerType, nullable = false),
-    StructField("s", StringType),
-    StructField("body", StringType),
-    StructField("b", ByteType),
-    StructField("sh", ShortType),
-    StructField("i", IntegerType),
-    StructField("l", LongType),
-    StructField("f", FloatType),
-    StructField("d", DoubleType),
-    StructField("dec", DecimalType(10, 2)),
-    StructField("dec38", DecimalType(38, 6)),
-    StructField("bool", BooleanType),
-    StructField("date", DateType),
-    StructField("ts", TimestampType),
-    StructField("ntz", TimestampNTZType),
-    StructField("bin", BinaryType),
-    StructField("p", StringType)))
+  private val schema = StructType(
+    Seq(StructField("id", IntegerType, nullable = false), StructField("s", StringType), StructField("body", StringType)) ++
+      atomicFields(StructField("dec", DecimalType(10, 2)), StructField("dec38", DecimalType(38, 6))) :+
+      StructField("p", StringType))
 
   private val words = Seq("alpha", "beta", "gamma", "delta", "error", "warn")
 

@@ -12,23 +12,10 @@ import org.scalatest.funsuite.AnyFunSuite
 
 class TypesSuite extends AnyFunSuite with NeedleSparkSuite {
 
-  private val atomic = StructType(Seq(
-    StructField("id", IntegerType, nullable = false),
-    StructField("s", StringType),
-    StructField("b", ByteType),
-    StructField("sh", ShortType),
-    StructField("i", IntegerType),
-    StructField("l", LongType),
-    StructField("f", FloatType),
-    StructField("d", DoubleType),
-    StructField("dec", DecimalType(18, 4)),
-    StructField("dec38", DecimalType(38, 10)),
-    StructField("dec0", DecimalType(10, 0)),
-    StructField("bool", BooleanType),
-    StructField("date", DateType),
-    StructField("ts", TimestampType),
-    StructField("ntz", TimestampNTZType),
-    StructField("bin", BinaryType)))
+  private val atomic = StructType(
+    Seq(StructField("id", IntegerType, nullable = false), StructField("s", StringType)) ++
+      atomicFields(StructField("dec", DecimalType(18, 4)), StructField("dec38", DecimalType(38, 10)),
+        StructField("dec0", DecimalType(10, 0))))
 
   private def ts(s: String) = Timestamp.from(Instant.parse(s))
 
@@ -77,7 +64,7 @@ class TypesSuite extends AnyFunSuite with NeedleSparkSuite {
     StructField("id", IntegerType),
     StructField("st", StructType(Seq(
       StructField("name", StringType), StructField("n", LongType), StructField("d", DoubleType),
-      StructField("when", TimestampType), StructField("inner", StructType(Seq(StructField("x", DecimalType(30, 3)))))))),
+      StructField("when", TimestampType), StructField("inner", StructType(Seq(StructField("x", DecimalType(30, 3)), StructField("y", DecimalType(38, 0)))))))),
     StructField("arr", ArrayType(IntegerType)),
     StructField("arrs", ArrayType(StringType)),
     StructField("m", MapType(StringType, DoubleType)),
@@ -85,9 +72,9 @@ class TypesSuite extends AnyFunSuite with NeedleSparkSuite {
     StructField("bins", ArrayType(BinaryType)),
     StructField("ntzs", ArrayType(TimestampNTZType))))
 
-  test("struct, array and map columns are stored as JSON and read back exactly") {
+  test("struct, array and map columns are json fields and read back exactly") {
     val rows = Seq(
-      Row(1, Row("alice", 5L, Double.NaN, ts("2024-05-01T10:00:00.000001Z"), Row(new JBigDecimal("123456789012345678901234567.891"))),
+      Row(1, Row("alice", 5L, Double.NaN, ts("2024-05-01T10:00:00.000001Z"), Row(new JBigDecimal("123456789012345678901234567.891"), new JBigDecimal("-99999999999999999999999999999999999999"))),
         Seq(1, null, 3), Seq("a", "", null, "\"quoted\""), Map("k" -> 1.5, "n" -> Double.NegativeInfinity, "z" -> null),
         Map(1 -> Seq(Date.valueOf("2024-05-01"), null), -2 -> null), Seq(Array[Byte](1, 2), null),
         Seq(LocalDateTime.parse("2024-05-01T10:00:00.5"))),

@@ -31,6 +31,17 @@ class NeedleErrorsSuite extends AnyFunSuite {
     assert(NeedleErrors.error(ErrorId.LogIo, cause, "action" -> "a", "table" -> "t", "cause" -> "c").getCause eq cause)
   }
 
+  test("needle errors are SparkThrowables whose condition is the id") {
+    val e: Throwable = NeedleErrors.error(ErrorId.InvalidQuery, "query" -> "a AND", "table" -> "t", "cause" -> "at 5")
+    e match {
+      case t: org.apache.spark.SparkThrowable =>
+        assert(t.getCondition == "NEEDLE_INVALID_QUERY" && t.getSqlState == NeedleErrors.condition(ErrorId.InvalidQuery).sqlState)
+        assert(t.getMessageParameters.get("query") == "a AND" && !t.isInternalError)
+        assert(t.getDefaultMessageTemplate == NeedleErrors.condition(ErrorId.InvalidQuery).template)
+      case other => fail(s"not a SparkThrowable: $other")
+    }
+  }
+
   test("a missing parameter is a programming error") {
     intercept[IllegalArgumentException](NeedleErrors.error(ErrorId.TableNotFound, "table" -> "/t"))
   }
