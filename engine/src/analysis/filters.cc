@@ -22,9 +22,15 @@ class LowercaseFilter final : public TokenFilter {
   void apply(std::vector<Token>& tokens) const override {
     std::string scratch;
     for (Token& t : tokens) {
-      if (is_ascii(t.text)) {
-        for (char& c : t.text) c = static_cast<char>(ascii_lower(static_cast<uint8_t>(c)));
-      } else {
+      // One pass lowers the ASCII letters and notes any byte >= 0x80; only then is the token
+      // lowered again in full (the ASCII lowering before changes nothing of that).
+      uint8_t high = 0;
+      for (char& c : t.text) {
+        const auto b = static_cast<uint8_t>(c);
+        high |= b;
+        c = static_cast<char>(ascii_lower(b));
+      }
+      if (high & 0x80) {
         scratch.clear();
         append_lowercase(t.text, scratch);
         t.text.swap(scratch);
