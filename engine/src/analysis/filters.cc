@@ -5,7 +5,6 @@
 #include <unicode/unistr.h>
 
 #include <algorithm>
-#include <cstring>
 #include <functional>
 #include <unordered_set>
 
@@ -18,33 +17,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // lowercase
 
-// Lowers 'A'..'Z' in place; returns true if some byte is >= 0x80.
-bool lower_ascii_letters(char* p, size_t n) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  uint64_t high = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    high |= w;
-    const uint64_t low7 = w & ~kHigh;
-    // per byte: bit 7 of (low7 + 0x80 - c) is set when low7 >= c; no carries cross bytes
-    const uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
-    const uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * kOnes;
-    const uint64_t upper = ge_a & ~gt_z & ~w & kHigh;
-    w |= upper >> 2;  // 0x80 >> 2 == 0x20, the case bit
-    std::memcpy(p + i, &w, 8);
-  }
-  uint8_t tail = 0;
-  for (; i < n; ++i) {
-    const auto b = static_cast<uint8_t>(p[i]);
-    tail |= b;
-    p[i] = static_cast<char>(ascii_lower(b));
-  }
-  return ((high & kHigh) != 0) || (tail & 0x80) != 0;
-}
-
 class LowercaseFilter final : public TokenFilter {
  public:
   void apply(std::vector<Token>& tokens) const override {
@@ -52,7 +24,7 @@ class LowercaseFilter final : public TokenFilter {
     for (Token& t : tokens) {
       // One pass lowers the ASCII letters (8 bytes at a time) and notes any byte >= 0x80; only
       // then is the token lowered again in full (the ASCII lowering changes nothing of that).
-      const bool high = lower_ascii_letters(t.text.data(), t.text.size());
+      const bool high = copy_lower_ascii(t.text.data(), t.text.data(), t.text.size());
       if (high) {
         scratch.clear();
         append_lowercase(t.text, scratch);
