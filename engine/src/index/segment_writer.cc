@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstring>
 
 #include "needle/codec/fieldnorm.h"
 #include "needle/index/segment.h"
@@ -52,7 +53,7 @@ struct SegmentWriter::Impl {
   // scratch
   std::vector<Token> tokens;
   std::string key;
-  std::string batch_keys;              // the keys of one value's tokens, back to back
+  std::vector<char> batch_keys;        // the keys of one value's tokens, back to back
   std::vector<uint32_t> batch_ends;    // where each key ends in batch_keys
   std::vector<uint64_t> batch_hashes;  // TermTable::hash of each key
   std::vector<uint32_t> token_counts;
@@ -112,17 +113,22 @@ struct SegmentWriter::Impl {
   uint32_t add_tokens(uint16_t field, std::string_view prefix, uint32_t doc, uint32_t base,
                       IndexRecordOption option) {
     const size_t n = tokens.size();
-    batch_keys.clear();
-    batch_ends.clear();
-    batch_hashes.clear();
-    for (const Token& tok : tokens) {
-      const size_t start = batch_keys.size();
-      batch_keys.push_back(static_cast<char>(field >> 8));
-      batch_keys.push_back(static_cast<char>(field & 0xff));
-      batch_keys.append(prefix);
-      batch_keys.append(tok.text);
-      batch_ends.push_back(static_cast<uint32_t>(batch_keys.size()));
-      batch_hashes.push_back(TermTable::hash(std::string_view(batch_keys).substr(start)));
+    size_t total = 0;
+    for (const Token& tok : tokens) total += 2 + prefix.size() + tok.text.size();
+    if (batch_keys.size() < total) batch_keys.resize(total);
+    batch_ends.resize(n);
+    batch_hashes.resize(n);
+    char* out = batch_keys.data();
+    for (size_t i = 0; i < n; ++i) {
+      char* const key_start = out;
+      *out++ = static_cast<char>(field >> 8);
+      *out++ = static_cast<char>(field & 0xff);
+      if (!prefix.empty()) out = std::copy(prefix.begin(), prefix.end(), out);
+      const std::string& text = tokens[i].text;
+      std::memcpy(out, text.data(), text.size());
+      out += text.size();
+      batch_ends[i] = static_cast<uint32_t>(out - batch_keys.data());
+      batch_hashes[i] = TermTable::hash(std::string_view(key_start, static_cast<size_t>(out - key_start)));
     }
     for (size_t i = 0; i < n && i < kPrefetchSlot; ++i) table.prefetch_slot(batch_hashes[i]);
     uint32_t last = base;
