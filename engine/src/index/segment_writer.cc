@@ -275,13 +275,28 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
   meta.fields = m.stats;
 
   // Term numbers in key order.
-  std::vector<uint32_t> sorted(m.table.size());
-  for (uint32_t i = 0; i < sorted.size(); ++i) {
+  // Sorted on each key's first 8 bytes as a big-endian number first, so most comparisons touch
+  // neither the entries nor the keys.
+  struct ByKey {
+    uint64_t head;
+    uint32_t index;
+  };
+  std::vector<ByKey> by_key(m.table.size());
+  for (uint32_t i = 0; i < by_key.size(); ++i) {
     m.memory += close_doc(m.table.entry(i));
-    sorted[i] = i;
+    const std::string_view k = m.table.key(i);
+    uint64_t head = 0;
+    for (size_t j = 0; j < 8; ++j) head = (head << 8) | (j < k.size() ? static_cast<uint8_t>(k[j]) : 0);
+    by_key[i] = ByKey{head, i};
   }
-  std::sort(sorted.begin(), sorted.end(),
-            [&m](uint32_t a, uint32_t b) { return m.table.key(a) < m.table.key(b); });
+  std::sort(by_key.begin(), by_key.end(), [&m](const ByKey& a, const ByKey& b) {
+    // Equal heads: the keys share their first 8 bytes, or one is a shorter key padded with 0s.
+    if (a.head != b.head) return a.head < b.head;
+    return m.table.key(a.index) < m.table.key(b.index);
+  });
+  std::vector<uint32_t> sorted(by_key.size());
+  for (size_t i = 0; i < by_key.size(); ++i) sorted[i] = by_key[i].index;
+  std::vector<ByKey>().swap(by_key);
 
   segment_files::SegmentFilesWriter files(dir, id);
   std::vector<uint32_t> positions;
