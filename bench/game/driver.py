@@ -143,6 +143,14 @@ def ratio(a, b):
     return f"{a / b:.2f}" if b else "–"
 
 
+def write_report(lines, out_path):
+    report = "\n".join(lines) + "\n"
+    sys.stdout.write(report)
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write(report)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     bench = os.path.dirname(here)
@@ -200,13 +208,16 @@ def main():
         with open(corpus, "rb") as f:
             while f.read(1 << 24):
                 pass
-    for e in engines:
-        d = index_dirs[e]
-        if args.skip_index:
-            if not os.path.isdir(d):
-                sys.exit(f"driver.py: --skip-index but {d} does not exist")
-        else:
-            for run in range(max(1, args.index_runs)):
+    if args.skip_index:
+        for e in engines:
+            if not os.path.isdir(index_dirs[e]):
+                sys.exit(f"driver.py: --skip-index but {index_dirs[e]} does not exist")
+    else:
+        # Runs interleave the engines (run 1 of each, then run 2 of each, ...), so a change of
+        # load during the benchmark falls on every engine alike.
+        for run in range(max(1, args.index_runs)):
+            for e in engines:
+                d = index_dirs[e]
                 subprocess.run(["rm", "-rf", d], check=True)
                 log(f"{e}: indexing {corpus_name} ({corpus_bytes / 1e6:.0f} MB) with {args.threads} thread(s), "
                     f"{args.memory_mb} MB (run {run + 1}/{max(1, args.index_runs)})")
@@ -225,7 +236,7 @@ def main():
     unstable = {e: [] for e in engines}       # answers that changed between runs
     unsupported = {e: collections.Counter() for e in engines}
     floor = {}                                # engine -> median seconds of an UNSUPPORTED round trip
-    for e in engines:
+    for e in (engines if commands else []):  # no commands: an indexing-only run
         log(f"{e}: serving; warm-up then {args.rounds} round(s) of {len(commands)} x {len(queries)} queries")
         server = Server([os.path.join(args.engines_dir, e, "serve"), index_dirs[e]],
                         os.path.join(args.work, "logs", f"{e}-{corpus_name}-serve.log"), args.timeout)
@@ -299,6 +310,11 @@ def main():
     # Latency statistics over the queries every engine answered.
     def common_keys(c):
         return [i for i in range(len(queries)) if all((c, i) in best[e] for e in engines)]
+
+    if not commands:
+        emit("No query command was run (indexing only).")
+        write_report(lines, out_path)
+        return
 
     emit("## Latency per command")
     emit("")
@@ -393,11 +409,7 @@ def main():
         emit("No counting command was run.")
         emit("")
 
-    report = "\n".join(lines) + "\n"
-    sys.stdout.write(report)
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    with open(out_path, "w", encoding="utf-8") as f:
-        f.write(report)
+    write_report(lines, out_path)
     raw = os.path.join(args.work, "raw-" + os.path.splitext(os.path.basename(out_path))[0] + ".json")
     with open(raw, "w") as f:
         json.dump({"engines": engines, "commands": commands, "queries": queries, "indexing": indexing,

@@ -27,6 +27,27 @@ TEST(LowercaseFilter, FullUnicode) {
   EXPECT_EQ(texts(R"({"tokenizer":"default"})", "Hello World"), (Strings{"Hello", "World"}));
 }
 
+// The ASCII path lowers 8 bytes at a time: every byte value, at every offset and length, against
+// a byte-by-byte reference (whitespace tokenizer, so each text is one token).
+TEST(LowercaseFilter, AsciiWordsMatchByteByByte) {
+  const char* def = R"({"tokenizer":"whitespace","filters":[{"type":"lowercase"}]})";
+  std::string alphabet;
+  for (int c = 0x21; c < 0x7f; ++c) alphabet.push_back(static_cast<char>(c));
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t start = 0; start < alphabet.size(); start += 7) {
+      std::string word;
+      for (size_t i = 0; i < len; ++i) word.push_back(alphabet[(start + i * 13) % alphabet.size()]);
+      std::string want = word;
+      for (char& c : want) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+      }
+      ASSERT_EQ(texts(def, word), Strings{want}) << word;
+      // A non-ASCII letter at the end sends the whole word through full lowering.
+      ASSERT_EQ(texts(def, word + "Ä"), Strings{want + "ä"}) << word;
+    }
+  }
+}
+
 TEST(RemoveLongFilter, LimitInBytesKeepsPositions) {
   auto toks = texts(R"({"tokenizer":"default","filters":[{"type":"remove_long","limit":3}]})",
                     "ab abc abcd é éé");

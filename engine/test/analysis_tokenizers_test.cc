@@ -318,5 +318,75 @@ TEST(AnalysisRobustness, RandomBytes) {
   }
 }
 
+// The built-in default and en_stem analyzers fuse remove_long and lowercase into the simple
+// tokenizer: on random text (ASCII, upper case, non-ASCII letters whose lowering changes their
+// length, digits, ill-formed bytes, long runs) they give exactly the tokens, positions and
+// offsets of the unfused chain.
+TEST(DefaultAnalyzer, FusedChainMatchesTheFilterChain) {
+  const char* chain =
+      R"({"tokenizer":"default","filters":[{"type":"remove_long","limit":255},{"type":"lowercase"}]})";
+  const char* stem_chain =
+      R"({"tokenizer":"default","filters":[{"type":"remove_long","limit":255},{"type":"lowercase"},{"type":"stemmer","language":"english"}]})";
+  const std::vector<std::string> pieces = {
+      "a", "B", "Zebra", "RUNNING", "x9", "İ", "ß", "ÀÉÎ", "Σ", "ǅ", "ＡＢ", "日本", " ", "  ", ",", "-",
+      "\xff", "\xc3", "\xe2\x82", "0", "Straße", std::string(200, 'Q'), std::string(300, 'k'),
+      std::string(127, 'E') + "İ" + std::string(127, 'e'), std::string(254, 'a') + "Ä"};
+  std::mt19937 rng(11);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 12);
+    for (int i = 0; i < n; ++i) text += pieces[rng() % pieces.size()];
+    const auto want = analysis_test::run_custom(chain, text);
+    const auto got = analysis_test::run("default", text);
+    ASSERT_EQ(texts(got), texts(want)) << text;
+    ASSERT_EQ(positions(got), positions(want)) << text;
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].offset_from, want[i].offset_from) << text;
+      ASSERT_EQ(got[i].offset_to, want[i].offset_to) << text;
+    }
+    ASSERT_EQ(texts(analysis_test::run("en_stem", text)), texts(analysis_test::run_custom(stem_chain, text)))
+        << text;
+  }
+}
+
+// The simple tokenizer classifies 8 ASCII bytes at a time: against a reference that classifies
+// code point by code point, on random text made of every ASCII byte, letters outside ASCII
+// ("é", "ж") and separators outside ASCII ("—", "\u00a0", ill-formed bytes), at every length.
+TEST(SimpleTokenizer, WordAtATimeScanMatchesAReference) {
+  struct Piece {
+    std::string bytes;
+    bool alnum;
+  };
+  std::vector<Piece> pieces;
+  for (int c = 1; c < 0x80; ++c) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    pieces.push_back({std::string(1, static_cast<char>(c)), alnum});
+  }
+  for (int k = 0; k < 40; ++k) pieces.push_back({"e", true});  // long runs of letters
+  for (int k = 0; k < 20; ++k) pieces.push_back({" ", false});
+  pieces.push_back({"é", true});
+  pieces.push_back({"ж", true});
+  pieces.push_back({"—", false});
+  pieces.push_back({"\u00a0", false});
+  pieces.push_back({"\xff", false});
+  std::mt19937 rng(5);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    std::vector<std::string> want;
+    bool in_token = false;
+    const int n = static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) {
+      const Piece& p = pieces[rng() % pieces.size()];
+      text += p.bytes;
+      if (p.alnum) {
+        if (!in_token) want.emplace_back();
+        want.back() += p.bytes;
+      }
+      in_token = p.alnum;
+    }
+    ASSERT_EQ(texts(run_custom(R"({"tokenizer":"simple"})", text)), want) << text;
+  }
+}
+
 }  // namespace
 }  // namespace needle

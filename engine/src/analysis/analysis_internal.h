@@ -20,23 +20,32 @@ class TokenSink {
 
   // Emits a token with the next position.
   Token& emit(std::string_view text, size_t from, size_t to) {
-    Token& t = slot();
+    Token& t = slot(from, to);
     t.text.assign(text.data(), text.size());
-    t.position = static_cast<uint32_t>(n_ - 1);
+    return t;
+  }
+  // Emits a token whose text the caller writes; position and offsets are set.
+  Token& emit_empty(size_t from, size_t to) {
+    Token& t = slot(from, to);
+    t.text.clear();
+    return t;
+  }
+  // Uses up the next position without a token (a token a fused filter removed).
+  void skip() { ++position_; }
+  void finish() { out_.resize(n_); }
+
+ private:
+  Token& slot(size_t from, size_t to) {
+    if (n_ == out_.size()) out_.emplace_back();
+    Token& t = out_[n_++];
+    t.position = position_++;
     t.offset_from = static_cast<uint32_t>(from);
     t.offset_to = static_cast<uint32_t>(to);
     return t;
   }
-  void finish() { out_.resize(n_); }
-
- private:
-  Token& slot() {
-    if (n_ == out_.size()) out_.emplace_back();
-    return out_[n_++];
-  }
-
   std::vector<Token>& out_;
   size_t n_ = 0;
+  uint32_t position_ = 0;
 };
 
 class Tokenizer {
@@ -67,6 +76,9 @@ class ChainAnalyzer final : public Analyzer {
 
 // Tokenizers (tokenizers.cc).
 std::unique_ptr<Tokenizer> make_simple_tokenizer();
+// simple with remove_long(max_bytes) and lowercase fused in: the tokens of the chain
+// simple -> remove_long(max_bytes) -> lowercase, made in one pass over the text.
+std::unique_ptr<Tokenizer> make_simple_lowercase_tokenizer(uint32_t max_bytes);
 std::unique_ptr<Tokenizer> make_standard_tokenizer();
 std::unique_ptr<Tokenizer> make_raw_tokenizer();
 std::unique_ptr<Tokenizer> make_whitespace_tokenizer();

@@ -22,9 +22,10 @@ class LowercaseFilter final : public TokenFilter {
   void apply(std::vector<Token>& tokens) const override {
     std::string scratch;
     for (Token& t : tokens) {
-      if (is_ascii(t.text)) {
-        for (char& c : t.text) c = static_cast<char>(ascii_lower(static_cast<uint8_t>(c)));
-      } else {
+      // One pass lowers the ASCII letters (8 bytes at a time) and notes any byte >= 0x80; only
+      // then is the token lowered again in full (the ASCII lowering changes nothing of that).
+      const bool high = copy_lower_ascii(t.text.data(), t.text.data(), t.text.size());
+      if (high) {
         scratch.clear();
         append_lowercase(t.text, scratch);
         t.text.swap(scratch);

@@ -313,18 +313,16 @@ const std::map<std::string, std::shared_ptr<const Analyzer>, std::less<>>& built
   static const auto* map = [] {
     using namespace analysis;
     auto* m = new std::map<std::string, std::shared_ptr<const Analyzer>, std::less<>>();
-    (*m)["default"] =
-        chain(make_simple_tokenizer(),
-              filters(make_remove_long_filter(kDefaultMaxTokenBytes), make_lowercase_filter()));
+    // default and en_stem: simple -> remove_long -> lowercase, fused into one pass (the same
+    // tokens; analysis_tokenizers_test compares the two).
+    (*m)["default"] = chain(make_simple_lowercase_tokenizer(kDefaultMaxTokenBytes), {});
     (*m)["standard"] =
         chain(make_standard_tokenizer(),
               filters(make_remove_long_filter(kDefaultMaxTokenBytes), make_lowercase_filter()));
     (*m)["raw"] = chain(make_raw_tokenizer(), {});
     (*m)["whitespace"] = chain(make_whitespace_tokenizer(), {});
-    (*m)["en_stem"] =
-        chain(make_simple_tokenizer(),
-              filters(make_remove_long_filter(kDefaultMaxTokenBytes), make_lowercase_filter(),
-                      make_stemmer_filter("english")));
+    (*m)["en_stem"] = chain(make_simple_lowercase_tokenizer(kDefaultMaxTokenBytes),
+                            filters(make_stemmer_filter("english")));
     (*m)["lowercase"] = chain(make_raw_tokenizer(), filters(make_lowercase_filter()));
     return m;
   }();

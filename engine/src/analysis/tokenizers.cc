@@ -7,6 +7,7 @@
 #include <unicode/utext.h>
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "analysis_internal.h"
@@ -128,12 +129,44 @@ constexpr std::array<bool, 128> make_ascii_alnum() {
 }
 constexpr std::array<bool, 128> kAsciiAlnum = make_ascii_alnum();
 
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+inline uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Bit 7 of each byte of the result is set when that byte of `w` is an ASCII letter or digit
+// (kAsciiAlnum); the other bits are 0.
+inline uint64_t ascii_alnum_bits(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  const uint64_t low7 = w & ~kHighBits;
+  // bit 7 of (low7 + 0x80 - c) is set when low7 >= c; no carries cross bytes
+  auto in = [low7](uint8_t lo, uint8_t hi) {
+    return (low7 + (0x80 - lo) * kOnes) & ~(low7 + (0x80 - hi - 1) * kOnes);
+  };
+  return (in('0', '9') | in('A', 'Z') | in('a', 'z')) & ~w & kHighBits;
+}
+
+// The index of the first byte in memory order whose bit 7 is set in `marks` (not 0).
+inline size_t first_marked_byte(uint64_t marks) {
+  if constexpr (std::endian::native == std::endian::little) return std::countr_zero(marks) / 8;
+  return std::countl_zero(marks) / 8;
+}
+
 inline bool is_alnum_cp(int32_t cp) {
   return u_isUAlphabetic(cp) || (U_GET_GC_MASK(cp) & U_GC_N_MASK) != 0;
 }
 
+// With `lowercase` set it also does what remove_long(max_bytes) and then lowercase would do
+// after it: a token of more than max_bytes bytes leaves its position empty, the others are
+// lowered (ASCII ones while they are copied).
 class SimpleTokenizer final : public Tokenizer {
  public:
+  SimpleTokenizer() = default;
+  explicit SimpleTokenizer(uint32_t max_bytes) : lowercase_(true), max_bytes_(max_bytes) {}
+
   void tokenize(std::string_view text, TokenSink& sink) const override {
     const auto* s = reinterpret_cast<const uint8_t*>(text.data());
     const size_t n = text.size();
@@ -142,6 +175,15 @@ class SimpleTokenizer final : public Tokenizer {
       // Skip separators.
       size_t start;
       for (;;) {
+        // 8 ASCII separators at a time, then byte by byte
+        while (i + 8 <= n) {
+          const uint64_t stop = ascii_alnum_bits(load64(s + i)) | (load64(s + i) & kHighBits);
+          if (stop != 0) {
+            i += first_marked_byte(stop);
+            break;
+          }
+          i += 8;
+        }
         if (i >= n) return;
         uint8_t b = s[i];
         if (b < 0x80) {
@@ -155,8 +197,17 @@ class SimpleTokenizer final : public Tokenizer {
         i = j;  // ill-formed bytes are separators
       }
       start = i;
-      // Scan the token.
+      // Scan the token: 8 ASCII letters or digits at a time, then byte by byte.
       while (i < n) {
+        if (i + 8 <= n) {
+          const uint64_t other = ~ascii_alnum_bits(load64(s + i)) & kHighBits;
+          if (other == 0) {
+            i += 8;
+            continue;
+          }
+          i += first_marked_byte(other);
+          if (i >= n) break;
+        }
         uint8_t b = s[i];
         if (b < 0x80) {
           if (!kAsciiAlnum[b]) break;
@@ -168,9 +219,25 @@ class SimpleTokenizer final : public Tokenizer {
         if (cp < 0 || !is_alnum_cp(cp)) break;
         i = j;
       }
-      sink.emit(text.substr(start, i - start), start, i);
+      const std::string_view piece = text.substr(start, i - start);
+      if (!lowercase_) {
+        sink.emit(piece, start, i);
+      } else if (piece.size() > max_bytes_) {
+        sink.skip();
+      } else {
+        Token& t = sink.emit_empty(start, i);
+        t.text.resize(piece.size());
+        if (copy_lower_ascii(t.text.data(), piece.data(), piece.size())) {
+          t.text.clear();
+          append_lowercase(piece, t.text);
+        }
+      }
     }
   }
+
+ private:
+  bool lowercase_ = false;
+  uint32_t max_bytes_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +377,9 @@ class NgramTokenizer final : public Tokenizer {
 }  // namespace
 
 std::unique_ptr<Tokenizer> make_simple_tokenizer() { return std::make_unique<SimpleTokenizer>(); }
+std::unique_ptr<Tokenizer> make_simple_lowercase_tokenizer(uint32_t max_bytes) {
+  return std::make_unique<SimpleTokenizer>(max_bytes);
+}
 std::unique_ptr<Tokenizer> make_standard_tokenizer() {
   return std::make_unique<StandardTokenizer>();
 }

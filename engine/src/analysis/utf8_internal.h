@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,34 @@ inline void append_utf8(int32_t c, std::string& out) {
 
 inline uint8_t ascii_lower(uint8_t b) {
   return static_cast<uint8_t>(b + ((static_cast<uint8_t>(b - 'A') < 26) ? 32 : 0));
+}
+
+// Copies n bytes from src to dst (which may be src itself) with 'A'..'Z' lowered, 8 bytes at a
+// time; returns true if some byte is >= 0x80 (then the text needs full lowering).
+inline bool copy_lower_ascii(char* dst, const char* src, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, src + i, 8);
+    high |= w;
+    const uint64_t low7 = w & ~kHigh;
+    // per byte: bit 7 of (low7 + 0x80 - c) is set when low7 >= c; no carries cross bytes
+    const uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
+    const uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * kOnes;
+    const uint64_t upper = ge_a & ~gt_z & ~w & kHigh;
+    w |= upper >> 2;  // 0x80 >> 2 == 0x20, the case bit
+    std::memcpy(dst + i, &w, 8);
+  }
+  uint8_t tail = 0;
+  for (; i < n; ++i) {
+    const auto b = static_cast<uint8_t>(src[i]);
+    tail |= b;
+    dst[i] = static_cast<char>(ascii_lower(b));
+  }
+  return ((high & kHigh) != 0) || (tail & 0x80) != 0;
 }
 
 // True if `text` is well-formed UTF-8 (tokenizers.cc).

@@ -64,7 +64,13 @@ inline uint64_t read_vint(const uint8_t*& p, const uint8_t* end, const char* wha
 // while there are more than kMaxImpacts.
 void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::vector<uint8_t>& out,
                    uint32_t max_pairs = kMaxImpacts) {
-  uint32_t best[256] = {};  // max tf per norm id
+  uint32_t best[256];  // max tf per norm id, in [lo, hi] (most terms are in a few docs)
+  uint32_t lo = 255, hi = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    lo = std::min<uint32_t>(lo, norms[i]);
+    hi = std::max<uint32_t>(hi, norms[i]);
+  }
+  if (n > 0) std::fill(best + lo, best + hi + 1, 0u);
   uint64_t len_sum = 0;
   for (uint32_t i = 0; i < n; ++i) {
     best[norms[i]] = std::max(best[norms[i]], tfs[i]);
@@ -72,7 +78,7 @@ void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::v
   }
   Impact f[256];
   uint32_t m = 0, run = 0;
-  for (uint32_t id = 0; id < 256; ++id) {
+  for (uint32_t id = lo; id <= hi && n > 0; ++id) {
     if (best[id] > run) {
       f[m++] = Impact{best[id], static_cast<uint8_t>(id)};
       run = best[id];

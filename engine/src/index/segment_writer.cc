@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstring>
 
 #include "needle/codec/fieldnorm.h"
 #include "needle/index/segment.h"
@@ -11,26 +12,6 @@ namespace needle {
 
 namespace {
 
-// The in-memory postings of one term: a vint stream of
-//   doc delta, then (kFreq) the term frequency when the doc closes, or (kPosition) position
-//   deltas + 1 closed by a 0.
-struct TermBuf {
-  std::vector<uint8_t> data;
-  uint32_t last_doc = UINT32_MAX;
-  uint32_t cur_tf = 0;
-  uint32_t last_pos = 0;
-  uint32_t doc_freq = 0;
-  IndexRecordOption option = IndexRecordOption::kBasic;
-};
-
-inline void put_vint(std::vector<uint8_t>& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>(v) | 0x80);
-    v >>= 7;
-  }
-  out.push_back(static_cast<uint8_t>(v));
-}
-
 inline uint32_t get_vint(const uint8_t*& p) {
   uint32_t v = 0;
   int shift = 0;
@@ -42,13 +23,21 @@ inline uint32_t get_vint(const uint8_t*& p) {
   return v;
 }
 
-void close_doc(TermBuf& t) {
-  if (t.last_doc == UINT32_MAX) return;
-  if (t.option == IndexRecordOption::kFreq) put_vint(t.data, t.cur_tf);
-  if (t.option == IndexRecordOption::kPosition) t.data.push_back(0);
+// Ends the open doc of a term: its frequency (kFreq) or the 0 after its positions (kPosition).
+// Returns the growth of the postings' capacity.
+size_t close_doc(TermEntry& t) {
+  if (t.last_doc == UINT32_MAX) return 0;
+  size_t grown = t.postings.reserve_more(5);
+  const auto option = static_cast<IndexRecordOption>(t.option);
+  if (option == IndexRecordOption::kFreq) t.postings.put_vint(t.cur_tf);
+  if (option == IndexRecordOption::kPosition) t.postings.put_byte(0);
+  return grown;
 }
 
-constexpr size_t kEntryOverhead = sizeof(TermBuf);  // per term, beside its key and postings
+// How far ahead of the token being added the writer prefetches a token's slot and its entry.
+constexpr size_t kPrefetchSlot = 16;
+constexpr size_t kPrefetchEntry = 8;
+constexpr size_t kPrefetchPostings = 4;
 
 }  // namespace
 
@@ -56,8 +45,7 @@ struct SegmentWriter::Impl {
   const Schema& schema;
   WriterOptions options;
   std::vector<std::shared_ptr<const Analyzer>> analyzers;  // per field (text only)
-  TermTable table;             // term key -> term number
-  std::vector<TermBuf> terms;  // by term number
+  TermTable table;             // term key -> term number and in-memory postings
   std::vector<std::vector<uint8_t>> norms;  // per field (text with norms), one byte per doc
   std::vector<FieldStats> stats;
   DocStoreWriter store;
@@ -65,6 +53,9 @@ struct SegmentWriter::Impl {
   // scratch
   std::vector<Token> tokens;
   std::string key;
+  std::vector<char> batch_keys;        // the keys of one value's tokens, back to back
+  std::vector<uint32_t> batch_ends;    // where each key ends in batch_keys
+  std::vector<uint64_t> batch_hashes;  // TermTable::hash of each key
   std::vector<uint32_t> token_counts;
   std::vector<uint32_t> next_pos;
   std::vector<uint8_t> seen;
@@ -84,33 +75,74 @@ struct SegmentWriter::Impl {
     for (const auto& f : s.fields()) {
       if (is_analyzed(f.type) && f.options.indexed) analyzers[f.id] = reg.get(f.options.tokenizer);
     }
-    terms.reserve(1 << 16);
   }
 
-  void add_occurrence(uint32_t doc, uint32_t pos, IndexRecordOption option) {
+  void add_occurrence(std::string_view term_key, uint64_t hash, uint32_t doc, uint32_t pos,
+                      IndexRecordOption option) {
     bool inserted;
-    const uint32_t index = table.find_or_insert(key, inserted);
-    if (inserted) {
-      terms.emplace_back();
-      terms.back().option = option;
-      memory += kEntryOverhead;
-    }
-    TermBuf& t = terms[index];
-    size_t before = t.data.capacity();
+    TermEntry& t = table.find_or_insert(term_key, hash, inserted);
+    if (inserted) t.option = static_cast<uint8_t>(option);
     if (t.last_doc != doc) {
-      close_doc(t);
-      put_vint(t.data, t.last_doc == UINT32_MAX ? doc : doc - t.last_doc);
+      // the previous doc's end (up to 5 bytes), the doc delta (5) and a position (5)
+      memory += t.postings.reserve_more(15);
+      if (t.last_doc != UINT32_MAX) {
+        if (option == IndexRecordOption::kFreq) t.postings.put_vint(t.cur_tf);
+        if (option == IndexRecordOption::kPosition) t.postings.put_byte(0);
+      }
+      t.postings.put_vint(t.last_doc == UINT32_MAX ? doc : doc - t.last_doc);
       t.last_doc = doc;
       t.cur_tf = 0;
       t.last_pos = 0;
       t.doc_freq++;
+    } else if (option == IndexRecordOption::kPosition) {
+      memory += t.postings.reserve_more(5);
     }
     t.cur_tf++;
     if (option == IndexRecordOption::kPosition) {
-      put_vint(t.data, pos - t.last_pos + 1);
+      t.postings.put_vint(pos - t.last_pos + 1);
       t.last_pos = pos;
     }
-    memory += t.data.capacity() - before;
+  }
+  void add_occurrence(uint32_t doc, uint32_t pos, IndexRecordOption option) {
+    add_occurrence(key, TermTable::hash(key), doc, pos, option);
+  }
+
+  // The tokens of one value of field `field`, each key `prefix` + token text, at positions from
+  // `base`: the keys are hashed first, so each token's slot and entry can be prefetched some
+  // tokens ahead of its insertion. Returns the last position used.
+  uint32_t add_tokens(uint16_t field, std::string_view prefix, uint32_t doc, uint32_t base,
+                      IndexRecordOption option) {
+    const size_t n = tokens.size();
+    size_t total = 0;
+    for (const Token& tok : tokens) total += 2 + prefix.size() + tok.text.size();
+    if (batch_keys.size() < total) batch_keys.resize(total);
+    batch_ends.resize(n);
+    batch_hashes.resize(n);
+    char* out = batch_keys.data();
+    for (size_t i = 0; i < n; ++i) {
+      char* const key_start = out;
+      *out++ = static_cast<char>(field >> 8);
+      *out++ = static_cast<char>(field & 0xff);
+      if (!prefix.empty()) out = std::copy(prefix.begin(), prefix.end(), out);
+      const std::string& text = tokens[i].text;
+      std::memcpy(out, text.data(), text.size());
+      out += text.size();
+      batch_ends[i] = static_cast<uint32_t>(out - batch_keys.data());
+      batch_hashes[i] = TermTable::hash(std::string_view(key_start, static_cast<size_t>(out - key_start)));
+    }
+    for (size_t i = 0; i < n && i < kPrefetchSlot; ++i) table.prefetch_slot(batch_hashes[i]);
+    uint32_t last = base;
+    size_t start = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchSlot < n) table.prefetch_slot(batch_hashes[i + kPrefetchSlot]);
+      if (i + kPrefetchEntry < n) table.prefetch_entry(batch_hashes[i + kPrefetchEntry]);
+      if (i + kPrefetchPostings < n) table.prefetch_postings(batch_hashes[i + kPrefetchPostings]);
+      const std::string_view term_key(batch_keys.data() + start, batch_ends[i] - start);
+      start = batch_ends[i];
+      last = base + tokens[i].position;
+      add_occurrence(term_key, batch_hashes[i], doc, last, option);
+    }
+    return last;
   }
 
   void set_key(uint16_t field, std::string_view term) {
@@ -153,7 +185,7 @@ SegmentWriter::SegmentWriter(const Schema& schema, const AnalyzerRegistry& analy
 SegmentWriter::~SegmentWriter() = default;
 
 size_t SegmentWriter::memory_usage() const {
-  return impl_->memory + impl_->table.memory_usage() + impl_->terms.capacity() * sizeof(TermBuf) +
+  return impl_->memory + impl_->table.memory_usage() +
          impl_->store.memory_usage() + opstamps_.capacity() * 8 +
          num_docs_ * impl_->schema.num_fields();
 }
@@ -189,15 +221,7 @@ void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
         }
         m.analyzers[f.id]->analyze(leaf.value, m.tokens);
         const std::string prefix = json_term_prefix(leaf.path, JsonType::kString);
-        uint32_t base = m.next_pos[f.id];
-        uint32_t last = base;
-        for (const Token& tok : m.tokens) {
-          m.set_key(f.id, prefix);
-          m.key.append(tok.text);
-          uint32_t pos = base + tok.position;
-          m.add_occurrence(doc_id, pos, f.options.record);
-          last = pos;
-        }
+        const uint32_t last = m.add_tokens(f.id, prefix, doc_id, m.next_pos[f.id], f.options.record);
         if (!m.tokens.empty()) m.next_pos[f.id] = last + 1 + kValuePositionGap;
         m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
       }
@@ -222,14 +246,7 @@ void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
     }
     if (!f.options.indexed) continue;
     m.analyzers[f.id]->analyze(std::get<std::string>(fv.value), m.tokens);
-    uint32_t base = m.next_pos[f.id];
-    uint32_t last = base;
-    for (const Token& tok : m.tokens) {
-      m.set_key(f.id, tok.text);
-      uint32_t pos = base + tok.position;
-      m.add_occurrence(doc_id, pos, f.options.record);
-      last = pos;
-    }
+    const uint32_t last = m.add_tokens(f.id, {}, doc_id, m.next_pos[f.id], f.options.record);
     if (!m.tokens.empty()) m.next_pos[f.id] = last + 1 + kValuePositionGap;
     m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
   }
@@ -258,25 +275,41 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
   meta.fields = m.stats;
 
   // Term numbers in key order.
-  std::vector<uint32_t> sorted(m.terms.size());
-  for (uint32_t i = 0; i < sorted.size(); ++i) {
-    close_doc(m.terms[i]);
-    sorted[i] = i;
+  // Sorted on each key's first 8 bytes as a big-endian number first, so most comparisons touch
+  // neither the entries nor the keys.
+  struct ByKey {
+    uint64_t head;
+    uint32_t index;
+  };
+  std::vector<ByKey> by_key(m.table.size());
+  for (uint32_t i = 0; i < by_key.size(); ++i) {
+    m.memory += close_doc(m.table.entry(i));
+    const std::string_view k = m.table.key(i);
+    uint64_t head = 0;
+    for (size_t j = 0; j < 8; ++j) head = (head << 8) | (j < k.size() ? static_cast<uint8_t>(k[j]) : 0);
+    by_key[i] = ByKey{head, i};
   }
-  std::sort(sorted.begin(), sorted.end(),
-            [&m](uint32_t a, uint32_t b) { return m.table.key(a) < m.table.key(b); });
+  std::sort(by_key.begin(), by_key.end(), [&m](const ByKey& a, const ByKey& b) {
+    // Equal heads: the keys share their first 8 bytes, or one is a shorter key padded with 0s.
+    if (a.head != b.head) return a.head < b.head;
+    return m.table.key(a.index) < m.table.key(b.index);
+  });
+  std::vector<uint32_t> sorted(by_key.size());
+  for (size_t i = 0; i < by_key.size(); ++i) sorted[i] = by_key[i].index;
+  std::vector<ByKey>().swap(by_key);
 
   segment_files::SegmentFilesWriter files(dir, id);
   std::vector<uint32_t> positions;
   for (uint32_t index : sorted) {
-    TermBuf* t = &m.terms[index];
+    TermEntry* t = &m.table.entry(index);
     const std::string_view key = m.table.key(index);
+    const auto option = static_cast<IndexRecordOption>(t->option);
     uint16_t field = segment_files::key_field(key);
     const std::vector<uint8_t>* norms =
         field < m.norms.size() && !m.norms[field].empty() ? &m.norms[field] : nullptr;
-    PostingsSerializer& ser = files.start_term(t->option);
-    const uint8_t* p = t->data.data();
-    const uint8_t* end = p + t->data.size();
+    PostingsSerializer& ser = files.start_term(option);
+    const uint8_t* p = t->postings.data;
+    const uint8_t* end = p + t->postings.size;
     uint32_t doc = 0;
     bool first = true;
     while (p < end) {
@@ -285,9 +318,9 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
       first = false;
       uint32_t tf = 1;
       positions.clear();
-      if (t->option == IndexRecordOption::kFreq) {
+      if (option == IndexRecordOption::kFreq) {
         tf = get_vint(p);
-      } else if (t->option == IndexRecordOption::kPosition) {
+      } else if (option == IndexRecordOption::kPosition) {
         uint32_t last = 0;
         for (uint32_t d; (d = get_vint(p)) != 0;) {
           last = last + d - 1;
@@ -299,10 +332,9 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
     }
     files.finish_term(key);
     // release memory as we go
-    std::vector<uint8_t>().swap(t->data);
+    t->postings.release();
   }
-  m.terms.clear();
-  m.terms.shrink_to_fit();
+  m.table.clear();
   files.finish(meta, m.schema, m.norms);
   dir.write_file(meta.file(kStoreExt), m.store.finish());
   return meta;
