@@ -236,26 +236,43 @@ def main():
     unstable = {e: [] for e in engines}       # answers that changed between runs
     unsupported = {e: collections.Counter() for e in engines}
     floor = {}                                # engine -> median seconds of an UNSUPPORTED round trip
-    for e in (engines if commands else []):  # no commands: an indexing-only run
-        log(f"{e}: serving; warm-up then {args.rounds} round(s) of {len(commands)} x {len(queries)} queries")
-        server = Server([os.path.join(args.engines_dir, e, "serve"), index_dirs[e]],
-                        os.path.join(args.work, "logs", f"{e}-{corpus_name}-serve.log"), args.timeout)
-        try:
-            for c in commands:
-                for i, q in enumerate(queries):
-                    _, a = server.ask(c, q["query"])
-                    answers[e][(c, i)] = a
-                    if a == "UNSUPPORTED":
-                        unsupported[e][c] += 1
-            # The protocol's floor: an unknown command, answered UNSUPPORTED without any search.
-            floor[e] = statistics.median(server.ask("PING", "x")[0] for _ in range(2000))
-            for r in range(args.rounds):
-                t0 = time.perf_counter()
+    # Every engine's server runs at once and each query is asked of every engine in turn (the
+    # order of the engines rotating from query to query), so a change of the machine's state
+    # during the run (load, or how long an idle CPU takes to wake up for a pipe) falls on all
+    # engines alike instead of on whichever was being measured then.
+    servers = {}
+    try:
+        for e in (engines if commands else []):  # no commands: an indexing-only run
+            servers[e] = Server([os.path.join(args.engines_dir, e, "serve"), index_dirs[e]],
+                                os.path.join(args.work, "logs", f"{e}-{corpus_name}-serve.log"), args.timeout)
+        if servers:
+            log(f"serving {', '.join(engines)}: warm-up then {args.rounds} round(s) of {len(commands)} x {len(queries)} queries, "
+                "engines interleaved")
+            for e in engines:
                 for c in commands:
-                    order = list(range(len(queries)))
-                    random.Random(f"{args.seed}/{r}/{c}").shuffle(order)
-                    for i in order:
-                        secs, a = server.ask(c, queries[i]["query"])
+                    for i, q in enumerate(queries):
+                        _, a = servers[e].ask(c, q["query"])
+                        answers[e][(c, i)] = a
+                        if a == "UNSUPPORTED":
+                            unsupported[e][c] += 1
+            # The protocol's floor: an unknown command, answered UNSUPPORTED without any search.
+            pings = {e: [] for e in engines}
+            for k in range(2000):
+                for j in range(len(engines)):
+                    e = engines[(k + j) % len(engines)]
+                    pings[e].append(servers[e].ask("PING", "x")[0])
+            floor = {e: statistics.median(pings[e]) for e in engines}
+        for r in range(args.rounds if servers else 0):
+            t0 = time.perf_counter()
+            turn = 0
+            for c in commands:
+                order = list(range(len(queries)))
+                random.Random(f"{args.seed}/{r}/{c}").shuffle(order)
+                for i in order:
+                    turn += 1
+                    for j in range(len(engines)):
+                        e = engines[(turn + j) % len(engines)]
+                        secs, a = servers[e].ask(c, queries[i]["query"])
                         if a != answers[e][(c, i)]:
                             unstable[e].append((c, i, answers[e][(c, i)], a))
                         if a == "UNSUPPORTED":
@@ -263,8 +280,9 @@ def main():
                         key = (c, i)
                         if key not in best[e] or secs < best[e][key]:
                             best[e][key] = secs
-                log(f"{e}: round {r + 1}/{args.rounds} in {time.perf_counter() - t0:.1f} s")
-        finally:
+            log(f"round {r + 1}/{args.rounds} in {time.perf_counter() - t0:.1f} s")
+    finally:
+        for server in servers.values():
             server.close()
 
     # ---- report ---------------------------------------------------------------------------
@@ -282,7 +300,8 @@ def main():
     emit(f"- indexing: {args.threads} thread(s), {args.memory_mb} MB memory budget, force-merged to one segment"
          + (f"; best of {args.index_runs} runs" if args.index_runs > 1 and not args.skip_index else ""))
     emit(f"- queries: warm-up (every query once per command), then {args.rounds} rounds in shuffled order "
-         f"(seed {args.seed}, same order for every engine); each query's best time is kept. Latency is measured "
+         f"(seed {args.seed}), every query asked of every engine in turn (rotating which goes first), all servers "
+         f"running at once; each query's best time is kept. Latency is measured "
          f"by the driver around one request/response line, so it includes the pipe round trip (see the floor below).")
     for e in engines:
         emit(f"- {e}: {versions[e]}")
