@@ -346,6 +346,20 @@ TEST(DefaultAnalyzer, FusedChainMatchesTheFilterChain) {
     }
     ASSERT_EQ(texts(analysis_test::run("en_stem", text)), texts(analysis_test::run_custom(stem_chain, text)))
         << text;
+    // The direct path to term keys gives the same terms and positions, after the caller's prefix.
+    static const AnalyzerRegistry reg = AnalyzerRegistry::with_builtins();
+    TermBatch batch;
+    batch.clear();
+    const std::string prefix = round % 2 ? std::string("\x00\x01p", 3) : std::string();
+    ASSERT_TRUE(reg.get("default")->analyze_terms(text, prefix, batch));
+    ASSERT_EQ(batch.size(), got.size()) << text;
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(batch.key(i), prefix + got[i].text) << text;
+      ASSERT_EQ(batch.positions[i], got[i].position) << text;
+    }
+    TermBatch unused;
+    EXPECT_FALSE(reg.get("en_stem")->analyze_terms(text, prefix, unused));  // has a filter
+    EXPECT_EQ(unused.size(), 0u);
   }
 }
 

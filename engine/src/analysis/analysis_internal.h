@@ -53,6 +53,9 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // Emits the tokens of `text` (at most kMaxAnalyzedBytes long) into `sink`.
   virtual void tokenize(std::string_view text, TokenSink& sink) const = 0;
+  // Analyzer::analyze_terms for a chain made of this tokenizer alone; false when it has no such
+  // path.
+  virtual bool tokenize_terms(std::string_view, std::string_view, TermBatch&) const { return false; }
 };
 
 // A filter rewrites the whole token list at once (one virtual call per analyze, not per token).
@@ -68,6 +71,7 @@ class ChainAnalyzer final : public Analyzer {
                 std::vector<std::unique_ptr<TokenFilter>> filters)
       : tokenizer_(std::move(tokenizer)), filters_(std::move(filters)) {}
   void analyze(std::string_view text, std::vector<Token>& out) const override;
+  bool analyze_terms(std::string_view text, std::string_view prefix, TermBatch& out) const override;
 
  private:
   std::unique_ptr<Tokenizer> tokenizer_;

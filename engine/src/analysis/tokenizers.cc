@@ -167,7 +167,9 @@ class SimpleTokenizer final : public Tokenizer {
   SimpleTokenizer() = default;
   explicit SimpleTokenizer(uint32_t max_bytes) : lowercase_(true), max_bytes_(max_bytes) {}
 
-  void tokenize(std::string_view text, TokenSink& sink) const override {
+  // Calls on_token(start, end) for each token's byte range, in order.
+  template <class F>
+  static void scan(std::string_view text, F&& on_token) {
     const auto* s = reinterpret_cast<const uint8_t*>(text.data());
     const size_t n = text.size();
     size_t i = 0;
@@ -219,20 +221,45 @@ class SimpleTokenizer final : public Tokenizer {
         if (cp < 0 || !is_alnum_cp(cp)) break;
         i = j;
       }
-      const std::string_view piece = text.substr(start, i - start);
+      on_token(start, i);
+    }
+  }
+
+  void tokenize(std::string_view text, TokenSink& sink) const override {
+    scan(text, [&](size_t start, size_t end) {
+      const std::string_view piece = text.substr(start, end - start);
       if (!lowercase_) {
-        sink.emit(piece, start, i);
+        sink.emit(piece, start, end);
       } else if (piece.size() > max_bytes_) {
         sink.skip();
       } else {
-        Token& t = sink.emit_empty(start, i);
+        Token& t = sink.emit_empty(start, end);
         t.text.resize(piece.size());
         if (copy_lower_ascii(t.text.data(), piece.data(), piece.size())) {
           t.text.clear();
           append_lowercase(piece, t.text);
         }
       }
-    }
+    });
+  }
+
+  bool tokenize_terms(std::string_view text, std::string_view prefix, TermBatch& out) const override {
+    if (!lowercase_) return false;
+    std::string scratch;
+    uint32_t position = 0;
+    scan(text, [&](size_t start, size_t end) {
+      const std::string_view piece = text.substr(start, end - start);
+      const uint32_t pos = position++;
+      if (piece.size() > max_bytes_) return;
+      char* key = out.append_key(prefix, piece.size());
+      if (copy_lower_ascii(key, piece.data(), piece.size())) {
+        scratch.clear();
+        append_lowercase(piece, scratch);
+        out.replace_last_text(prefix, scratch);
+      }
+      out.positions.push_back(pos);
+    });
+    return true;
   }
 
  private:

@@ -53,9 +53,9 @@ struct SegmentWriter::Impl {
   // scratch
   std::vector<Token> tokens;
   std::string key;
-  std::vector<char> batch_keys;        // the keys of one value's tokens, back to back
-  std::vector<uint32_t> batch_ends;    // where each key ends in batch_keys
-  std::vector<uint64_t> batch_hashes;  // TermTable::hash of each key
+  std::string key_prefix;              // the field's two bytes and a json path prefix
+  TermBatch batch;                     // the terms of one value
+  std::vector<uint64_t> batch_hashes;  // TermTable::hash of each of its keys
   std::vector<uint32_t> token_counts;
   std::vector<uint32_t> next_pos;
   std::vector<uint8_t> seen;
@@ -107,42 +107,41 @@ struct SegmentWriter::Impl {
     add_occurrence(key, TermTable::hash(key), doc, pos, option);
   }
 
-  // The tokens of one value of field `field`, each key `prefix` + token text, at positions from
-  // `base`: the keys are hashed first, so each token's slot and entry can be prefetched some
-  // tokens ahead of its insertion. Returns the last position used.
-  uint32_t add_tokens(uint16_t field, std::string_view prefix, uint32_t doc, uint32_t base,
-                      IndexRecordOption option) {
-    const size_t n = tokens.size();
-    size_t total = 0;
-    for (const Token& tok : tokens) total += 2 + prefix.size() + tok.text.size();
-    if (batch_keys.size() < total) batch_keys.resize(total);
-    batch_ends.resize(n);
-    batch_hashes.resize(n);
-    char* out = batch_keys.data();
-    for (size_t i = 0; i < n; ++i) {
-      char* const key_start = out;
-      *out++ = static_cast<char>(field >> 8);
-      *out++ = static_cast<char>(field & 0xff);
-      if (!prefix.empty()) out = std::copy(prefix.begin(), prefix.end(), out);
-      const std::string& text = tokens[i].text;
-      std::memcpy(out, text.data(), text.size());
-      out += text.size();
-      batch_ends[i] = static_cast<uint32_t>(out - batch_keys.data());
-      batch_hashes[i] = TermTable::hash(std::string_view(key_start, static_cast<size_t>(out - key_start)));
+  // Analyzes one value of field `field` into its terms (keys: the field's two bytes, `prefix`,
+  // the token text) and adds them at positions from `base`: the keys are hashed first, so each
+  // token's slot and entry can be prefetched some tokens ahead of its insertion. Returns the
+  // number of tokens and sets `last` to the last position used.
+  size_t add_text(uint16_t field, std::string_view prefix, std::string_view text, uint32_t doc, uint32_t base,
+                  IndexRecordOption option, uint32_t& last) {
+    key_prefix.clear();
+    key_prefix.push_back(static_cast<char>(field >> 8));
+    key_prefix.push_back(static_cast<char>(field & 0xff));
+    key_prefix.append(prefix);
+    batch.clear();
+    const Analyzer& analyzer = *analyzers[field];
+    if (!analyzer.analyze_terms(text, key_prefix, batch)) {
+      analyzer.analyze(text, tokens);
+      for (const Token& tok : tokens) {
+        std::memcpy(batch.append_key(key_prefix, tok.text.size()), tok.text.data(), tok.text.size());
+        batch.positions.push_back(tok.position);
+      }
     }
+    const size_t n = batch.size();
+    batch_hashes.resize(n);
+    for (size_t i = 0; i < n; ++i) batch_hashes[i] = TermTable::hash(batch.key(i));
     for (size_t i = 0; i < n && i < kPrefetchSlot; ++i) table.prefetch_slot(batch_hashes[i]);
-    uint32_t last = base;
+    last = base;
     size_t start = 0;
     for (size_t i = 0; i < n; ++i) {
       if (i + kPrefetchSlot < n) table.prefetch_slot(batch_hashes[i + kPrefetchSlot]);
       if (i + kPrefetchEntry < n) table.prefetch_entry(batch_hashes[i + kPrefetchEntry]);
       if (i + kPrefetchPostings < n) table.prefetch_postings(batch_hashes[i + kPrefetchPostings]);
-      const std::string_view term_key(batch_keys.data() + start, batch_ends[i] - start);
-      start = batch_ends[i];
-      last = base + tokens[i].position;
+      const std::string_view term_key(batch.keys.data() + start, batch.ends[i] - start);
+      start = batch.ends[i];
+      last = base + batch.positions[i];
       add_occurrence(term_key, batch_hashes[i], doc, last, option);
     }
-    return last;
+    return n;
   }
 
   void set_key(uint16_t field, std::string_view term) {
@@ -219,11 +218,11 @@ void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
           m.next_pos[f.id] += 1 + kValuePositionGap;
           continue;
         }
-        m.analyzers[f.id]->analyze(leaf.value, m.tokens);
-        const std::string prefix = json_term_prefix(leaf.path, JsonType::kString);
-        const uint32_t last = m.add_tokens(f.id, prefix, doc_id, m.next_pos[f.id], f.options.record);
-        if (!m.tokens.empty()) m.next_pos[f.id] = last + 1 + kValuePositionGap;
-        m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
+        uint32_t last;
+        const size_t n = m.add_text(f.id, json_term_prefix(leaf.path, JsonType::kString), leaf.value, doc_id,
+                                    m.next_pos[f.id], f.options.record, last);
+        if (n > 0) m.next_pos[f.id] = last + 1 + kValuePositionGap;
+        m.token_counts[f.id] += static_cast<uint32_t>(n);
       }
       continue;
     }
@@ -245,10 +244,11 @@ void SegmentWriter::add_document(const Document& doc, uint64_t opstamp) {
       continue;
     }
     if (!f.options.indexed) continue;
-    m.analyzers[f.id]->analyze(std::get<std::string>(fv.value), m.tokens);
-    const uint32_t last = m.add_tokens(f.id, {}, doc_id, m.next_pos[f.id], f.options.record);
-    if (!m.tokens.empty()) m.next_pos[f.id] = last + 1 + kValuePositionGap;
-    m.token_counts[f.id] += static_cast<uint32_t>(m.tokens.size());
+    uint32_t last;
+    const size_t n = m.add_text(f.id, {}, std::get<std::string>(fv.value), doc_id, m.next_pos[f.id],
+                                f.options.record, last);
+    if (n > 0) m.next_pos[f.id] = last + 1 + kValuePositionGap;
+    m.token_counts[f.id] += static_cast<uint32_t>(n);
   }
   for (const auto& f : schema.fields()) {
     if (segment_files::has_norms(f)) {

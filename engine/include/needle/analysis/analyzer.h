@@ -6,8 +6,10 @@
 // the index format: see docs/format/analysis.md.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +33,42 @@ inline constexpr uint32_t kDefaultMaxTokenBytes = 255;
 // ICU indexes are signed 32-bit.
 inline constexpr size_t kMaxAnalyzedBytes = 0x7fffffff;
 
+// Tokens laid out for an index writer: each token's term key (a caller's prefix, then the token
+// text) back to back in `keys`, where key i ends at ends[i], and its position.
+struct TermBatch {
+  std::vector<char> keys;
+  std::vector<uint32_t> ends;
+  std::vector<uint32_t> positions;
+  size_t used = 0;  // bytes of `keys` in use (the vector only grows, so it is not re-zeroed)
+
+  void clear() {
+    used = 0;
+    ends.clear();
+    positions.clear();
+  }
+  size_t size() const { return ends.size(); }
+  std::string_view key(size_t i) const {
+    const size_t start = i == 0 ? 0 : ends[i - 1];
+    return {keys.data() + start, ends[i] - start};
+  }
+  // Appends a key of `prefix` and `text_len` bytes still to write; returns where they go.
+  char* append_key(std::string_view prefix, size_t text_len) {
+    const size_t need = used + prefix.size() + text_len;
+    if (keys.size() < need) keys.resize(std::max(need, keys.size() * 2));
+    char* p = keys.data() + used;
+    if (!prefix.empty()) std::memcpy(p, prefix.data(), prefix.size());
+    used = need;
+    ends.push_back(static_cast<uint32_t>(used));
+    return p + prefix.size();
+  }
+  // Replaces the text of the last key (after `prefix`) with `text`.
+  void replace_last_text(std::string_view prefix, std::string_view text) {
+    used = (ends.size() > 1 ? ends[ends.size() - 2] : 0);
+    ends.pop_back();
+    std::memcpy(append_key(prefix, text.size()), text.data(), text.size());
+  }
+};
+
 class Analyzer {
  public:
   virtual ~Analyzer() = default;
@@ -38,6 +76,10 @@ class Analyzer {
   // threads on the same Analyzer. The strings already in `out` are reused (their capacity is
   // kept), so calling it repeatedly with the same vector allocates little.
   virtual void analyze(std::string_view text, std::vector<Token>& out) const = 0;
+  // Appends the terms of `text` to `out` (keys `prefix` + token text, and positions from 0), the
+  // same terms analyze() gives, without making Token objects; returns false, appending nothing,
+  // when this analyzer has no such path (then use analyze()). Same errors as analyze().
+  virtual bool analyze_terms(std::string_view, std::string_view, TermBatch&) const { return false; }
 };
 
 // Named analyzers. The const methods may be called concurrently; add/add_custom may not run
