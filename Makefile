@@ -145,7 +145,7 @@ bench-engines: build
 	bench/engines/lucene/build
 	corpus=$$(python3 bench/game/make_corpus.py --work $(BENCH_WORK) --corpus $(CORPUS)) && \
 	python3 bench/game/driver.py --corpus "$$corpus" --engines $(ENGINES) --threads $(THREADS) \
-	  --memory-mb $(MEMORY_MB) --rounds $(ROUNDS) --index-runs $(INDEX_RUNS) --commands $(BENCH_COMMANDS) --work $(BENCH_WORK) \
+	  --memory-mb $(MEMORY_MB) --rounds $(ROUNDS) --index-runs $(INDEX_RUNS) --commands "$(BENCH_COMMANDS)" --work $(BENCH_WORK) \
 	  --command-line "make bench-engines CORPUS=$(CORPUS) THREADS=$(THREADS) MEMORY_MB=$(MEMORY_MB) ROUNDS=$(ROUNDS) INDEX_RUNS=$(INDEX_RUNS) ENGINES=$(ENGINES) BENCH_COMMANDS=$(BENCH_COMMANDS)"
 
 format:
