@@ -349,7 +349,6 @@ TEST(DefaultAnalyzer, FusedChainMatchesTheFilterChain) {
     // The direct path to term keys gives the same terms and positions, after the caller's prefix.
     static const AnalyzerRegistry reg = AnalyzerRegistry::with_builtins();
     TermBatch batch;
-    batch.clear();
     const std::string prefix = round % 2 ? std::string("\x00\x01p", 3) : std::string();
     ASSERT_TRUE(reg.get("default")->analyze_terms(text, prefix, batch));
     ASSERT_EQ(batch.size(), got.size()) << text;

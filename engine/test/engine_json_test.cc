@@ -28,6 +28,15 @@ const std::vector<std::string> kDocs = {
     R"({"id":7,"payload":{"a":{"b":"nested"},"ok":false,"n":9007199254740993}})",
 };
 
+// The ids (field 0) of the docs that match `q`; count() must agree with their number.
+std::set<uint64_t> matching_ids(const Searcher& searcher, const std::string& q, const QueryOptions& qo) {
+  std::set<uint64_t> out;
+  QueryPtr query = searcher.parse(q, qo);
+  searcher.for_each(*query, [&](const Hit& h) { out.insert(std::get<uint64_t>(searcher.doc(h).values.at(0).value)); });
+  EXPECT_EQ(searcher.count(*query), out.size()) << q;
+  return out;
+}
+
 struct Fixture {
   std::shared_ptr<Split> split;
   std::unique_ptr<Searcher> searcher;
@@ -38,11 +47,7 @@ struct Fixture {
     searcher = std::make_unique<Searcher>(Searcher::for_split(split));
   }
   std::set<uint64_t> ids(const std::string& q, const QueryOptions& qo = {}) const {
-    std::set<uint64_t> out;
-    QueryPtr query = searcher->parse(q, qo);
-    searcher->for_each(*query, [&](const Hit& h) { out.insert(std::get<uint64_t>(searcher->doc(h).values.at(0).value)); });
-    EXPECT_EQ(searcher->count(*query), out.size()) << q;
-    return out;
+    return matching_ids(*searcher, q, qo);
   }
 };
 
@@ -266,11 +271,7 @@ struct RootFixture {
     searcher = std::make_unique<Searcher>(Searcher::for_split(split));
   }
   std::set<uint64_t> ids(const std::string& q, const QueryOptions& qo = {}) const {
-    std::set<uint64_t> out;
-    QueryPtr query = searcher->parse(q, qo);
-    searcher->for_each(*query, [&](const Hit& h) { out.insert(std::get<uint64_t>(searcher->doc(h).values.at(0).value)); });
-    EXPECT_EQ(searcher->count(*query), out.size()) << q;
-    return out;
+    return matching_ids(*searcher, q, qo);
   }
 };
 

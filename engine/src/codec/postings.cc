@@ -118,6 +118,27 @@ void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::v
   }
 }
 
+// The inlined doc of a singleton (doc_freq 1): (doc << 2 | flags), then tf if flags & 1, then the
+// fieldnorm id if flags & 2 (docs/format/postings.md, "TermInfo").
+void write_singleton(ByteWriter& out, const TermInfo& ti) {
+  const uint64_t flags = (ti.single_tf != 1 ? 1u : 0u) | (ti.single_fieldnorm_id != 0 ? 2u : 0u);
+  out.vint((static_cast<uint64_t>(ti.single_doc) << 2) | flags);
+  if (flags & 1) out.vint(ti.single_tf);
+  if (flags & 2) out.u8(ti.single_fieldnorm_id);
+}
+
+void read_singleton(ByteReader& in, TermInfo& ti) {
+  const uint64_t v = in.vint();
+  if ((v >> 2) > UINT32_MAX) in.fail("term info: single doc id out of range");
+  ti.single_doc = static_cast<uint32_t>(v >> 2);
+  ti.single_tf = 1;
+  if (v & 1) {
+    ti.single_tf = in.vint32();
+    if (ti.single_tf == 0) in.fail("term info: term frequency 0");
+  }
+  if (v & 2) ti.single_fieldnorm_id = in.u8();
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -126,10 +147,7 @@ void write_impacts(const uint32_t* tfs, const uint8_t* norms, uint32_t n, std::v
 void TermInfo::encode(ByteWriter& out) const {
   out.vint(doc_freq);
   if (doc_freq == 1) {
-    const uint64_t flags = (single_tf != 1 ? 1u : 0u) | (single_fieldnorm_id != 0 ? 2u : 0u);
-    out.vint((static_cast<uint64_t>(single_doc) << 2) | flags);
-    if (flags & 1) out.vint(single_tf);
-    if (flags & 2) out.u8(single_fieldnorm_id);
+    write_singleton(out, *this);
   } else if (doc_freq >= 2) {
     out.vint(postings_offset);
     out.vint(postings_len);
@@ -142,15 +160,7 @@ TermInfo TermInfo::decode(ByteReader& in) {
   TermInfo ti;
   ti.doc_freq = in.vint32();
   if (ti.doc_freq == 1) {
-    const uint64_t v = in.vint();
-    if ((v >> 2) > UINT32_MAX) in.fail("term info: single doc id out of range");
-    ti.single_doc = static_cast<uint32_t>(v >> 2);
-    ti.single_tf = 1;
-    if (v & 1) {
-      ti.single_tf = in.vint32();
-      if (ti.single_tf == 0) in.fail("term info: term frequency 0");
-    }
-    if (v & 2) ti.single_fieldnorm_id = in.u8();
+    read_singleton(in, ti);
   } else if (ti.doc_freq >= 2) {
     ti.postings_offset = in.vint();
     ti.postings_len = in.vint();
@@ -197,10 +207,7 @@ bool TermInfo::encode_stored(ByteWriter& out, bool first, Chain& chain) const {
     out.vint(pos_start);
   }
   if (doc_freq == 1) {
-    const uint64_t flags = (single_tf != 1 ? 1u : 0u) | (single_fieldnorm_id != 0 ? 2u : 0u);
-    out.vint((static_cast<uint64_t>(single_doc) << 2) | flags);
-    if (flags & 1) out.vint(single_tf);
-    if (flags & 2) out.u8(single_fieldnorm_id);
+    write_singleton(out, *this);
   }
   chain.postings_end = post_start + post_len;
   chain.positions_end = pos_start + positions_len;
@@ -211,15 +218,7 @@ TermInfo TermInfo::decode_stored(ByteReader& in, bool first, Chain& chain) {
   TermInfo ti;
   read_stored_ranges(in, first, chain, ti);
   if (ti.doc_freq == 1) {
-    const uint64_t v = in.vint();
-    if ((v >> 2) > UINT32_MAX) in.fail("term info: single doc id out of range");
-    ti.single_doc = static_cast<uint32_t>(v >> 2);
-    ti.single_tf = 1;
-    if (v & 1) {
-      ti.single_tf = in.vint32();
-      if (ti.single_tf == 0) in.fail("term info: term frequency 0");
-    }
-    if (v & 2) ti.single_fieldnorm_id = in.u8();
+    read_singleton(in, ti);
   }
   return ti;
 }

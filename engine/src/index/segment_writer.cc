@@ -23,15 +23,13 @@ inline uint32_t get_vint(const uint8_t*& p) {
   return v;
 }
 
-// Ends the open doc of a term: its frequency (kFreq) or the 0 after its positions (kPosition).
-// Returns the growth of the postings' capacity.
-size_t close_doc(TermEntry& t) {
-  if (t.last_doc == UINT32_MAX) return 0;
-  size_t grown = t.postings.reserve_more(5);
+// Ends the open doc of a term, if any: its frequency (kFreq) or the 0 after its positions
+// (kPosition). Needs 5 free bytes.
+void end_doc(TermEntry& t) {
+  if (t.last_doc == UINT32_MAX) return;
   const auto option = static_cast<IndexRecordOption>(t.option);
   if (option == IndexRecordOption::kFreq) t.postings.put_vint(t.cur_tf);
   if (option == IndexRecordOption::kPosition) t.postings.put_byte(0);
-  return grown;
 }
 
 // How far ahead of the token being added the writer prefetches a token's slot and its entry.
@@ -85,10 +83,7 @@ struct SegmentWriter::Impl {
     if (t.last_doc != doc) {
       // the previous doc's end (up to 5 bytes), the doc delta (5) and a position (5)
       memory += t.postings.reserve_more(15);
-      if (t.last_doc != UINT32_MAX) {
-        if (option == IndexRecordOption::kFreq) t.postings.put_vint(t.cur_tf);
-        if (option == IndexRecordOption::kPosition) t.postings.put_byte(0);
-      }
+      end_doc(t);
       t.postings.put_vint(t.last_doc == UINT32_MAX ? doc : doc - t.last_doc);
       t.last_doc = doc;
       t.cur_tf = 0;
@@ -283,7 +278,9 @@ SegmentMeta SegmentWriter::serialize(Directory& dir, const std::string& id) {
   };
   std::vector<ByKey> by_key(m.table.size());
   for (uint32_t i = 0; i < by_key.size(); ++i) {
-    m.memory += close_doc(m.table.entry(i));
+    TermEntry& t = m.table.entry(i);
+    m.memory += t.postings.reserve_more(5);
+    end_doc(t);
     const std::string_view k = m.table.key(i);
     uint64_t head = 0;
     for (size_t j = 0; j < 8; ++j) head = (head << 8) | (j < k.size() ? static_cast<uint8_t>(k[j]) : 0);
